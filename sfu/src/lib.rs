@@ -1,0 +1,1 @@
+//! sfu: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! signaling: placeholder, filled in by its issue.
