@@ -1,0 +1,1 @@
+//! camera-agent: placeholder, filled in by its issue.
