@@ -204,6 +204,25 @@ mod tests {
     }
 
     #[test]
+    fn a_future_version_asks_for_an_upgrade() {
+        let mut bytes = code().to_bytes();
+        bytes[1] = 2;
+        let text = base32::encode(&bytes);
+        assert_eq!(
+            PairingCode::parse(&text).unwrap_err(),
+            Error::UnsupportedVersion {
+                what: "pairing code",
+                version: 2
+            }
+        );
+        bytes[0] = 0x05;
+        assert_eq!(
+            PairingCode::parse(&base32::encode(&bytes)).unwrap_err(),
+            Error::PairingCodeInvalid
+        );
+    }
+
+    #[test]
     fn a_typo_fails_the_check() {
         let code = code();
         let text = code.to_base32();
