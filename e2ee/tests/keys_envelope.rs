@@ -176,7 +176,7 @@ fn truncated_envelopes_are_malformed() {
             "len {len}"
         );
     }
-    let mut longer = s.envelope.clone();
+    let mut longer = s.envelope;
     longer.push(0);
     assert!(matches!(peek(&longer), Err(Error::Malformed { .. })));
 }

@@ -200,7 +200,7 @@ fn a_malformed_enrollment_is_malformed() {
         let err = code.verify_enrollment(&request[..len], NOW).unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }), "len {len}: {err:?}");
     }
-    let mut future = request.clone();
+    let mut future = request;
     future[1] = 9;
     let err = code.verify_enrollment(&future, NOW).unwrap_err();
     assert!(matches!(err, Error::UnsupportedVersion { version: 9, .. }));

@@ -55,7 +55,7 @@ impl SecretKeys {
 
     pub(crate) fn public(&self) -> PublicKeys {
         PublicKeys {
-            signing: self.signing.verifying_key(),
+            signing: self.signing.verifying_key().to_bytes(),
             kem: x25519_dalek::PublicKey::from(&self.kem).to_bytes(),
         }
     }
@@ -66,10 +66,11 @@ impl SecretKeys {
     }
 }
 
-/// The two public keys of one camera or device.
+/// The two public keys of one camera or device, as validated bytes. (Kept compressed: a
+/// decompressed Ed25519 point is 160 bytes and verifying is rare, so decompress on use.)
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PublicKeys {
-    pub(crate) signing: VerifyingKey,
+    signing: [u8; KEY_LEN],
     pub(crate) kem: [u8; KEY_LEN],
 }
 
@@ -79,8 +80,8 @@ impl PublicKeys {
         let invalid = Error::InvalidKey {
             what: "Ed25519 public",
         };
-        let signing = VerifyingKey::from_bytes(signing).map_err(|_| invalid.clone())?;
-        if signing.is_weak() {
+        let point = VerifyingKey::from_bytes(signing).map_err(|_| invalid.clone())?;
+        if point.is_weak() {
             return Err(invalid);
         }
         // An all-zero X25519 key is the one low-order value that is certainly a mistake (an
@@ -90,11 +91,14 @@ impl PublicKeys {
                 what: "X25519 public",
             });
         }
-        Ok(Self { signing, kem: *kem })
+        Ok(Self {
+            signing: *signing,
+            kem: *kem,
+        })
     }
 
     pub(crate) fn signing_bytes(&self) -> &[u8; KEY_LEN] {
-        self.signing.as_bytes()
+        &self.signing
     }
 
     /// Verifies a signature made by [`SecretKeys::sign`] with the same label.
@@ -106,8 +110,11 @@ impl PublicKeys {
         what: &'static str,
     ) -> Result<(), Error> {
         let signature = Signature::from_bytes(signature);
+        // Validated in `from_bytes` (or derived from a secret key), so this cannot fail.
+        let point =
+            VerifyingKey::from_bytes(&self.signing).map_err(|_| Error::BadSignature { what })?;
         // verify_strict also rejects malleable signatures and small-order keys.
-        self.signing
+        point
             .verify_strict(&labelled(label, message), &signature)
             .map_err(|_| Error::BadSignature { what })
     }
