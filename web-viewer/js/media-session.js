@@ -1,0 +1,94 @@
+// One camera's receive-only peer connection to the SFU: offer with the transform attached
+// before any frame can flow, `subscribe` → `subscribe_answer`, the negotiated codec told to
+// the worker, and stats for the overlay. Only created while a key is held (camera-state.js).
+import * as protocol from './protocol.js';
+import { codecFromMimeType, preferredReceiveCodecs } from './codec.js';
+import { inboundVideo } from './rate-meter.js';
+
+const ANSWER_TIMEOUT_MS = 10_000;
+/** ICE gathering can stall on hosts with odd interfaces; the SFU is ICE-lite and does not need our candidates in the offer to connect. */
+const GATHER_LIMIT_MS = 1_500;
+const SUBSCRIBE_ERRORS = new Set(['camera_offline', 'media_error', 'forbidden', 'rate_limited', 'internal']);
+
+function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => pc.iceGatheringState === 'complete' && done();
+    const timer = setTimeout(done, GATHER_LIMIT_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+export class MediaSession extends EventTarget {
+  /**
+   * @param {{cameraId: string, decrypt: import('./decrypt-worker.js').DecryptWorker,
+   *          signaling: import('./signaling.js').SignalingClient, video: HTMLVideoElement}} options
+   */
+  constructor({ cameraId, decrypt, signaling, video }) {
+    super();
+    this.cameraId = cameraId;
+    this.decrypt = decrypt;
+    this.signaling = signaling;
+    this.video = video;
+    this.pc = null;
+    this.closed = false;
+  }
+
+  async start() {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.decrypt.peerConfig() });
+    this.pc = pc;
+    const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+    const capabilities = globalThis.RTCRtpReceiver?.getCapabilities?.('video');
+    if (capabilities && transceiver.setCodecPreferences) {
+      transceiver.setCodecPreferences(preferredReceiveCodecs(capabilities));
+    }
+    this.decrypt.attach(this.cameraId, transceiver.receiver);
+    pc.addEventListener('track', (event) => {
+      this.video.srcObject = new MediaStream([event.track]);
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (['failed', 'closed'].includes(pc.connectionState) && !this.closed) {
+        this.dispatchEvent(new CustomEvent('ended', { detail: { state: pc.connectionState } }));
+      }
+    });
+
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const answer = this.signaling.waitFor((m) => {
+      if (m.type === 'subscribe_answer' && m.camera_id === this.cameraId) return 'accept';
+      if (m.type === 'error' && SUBSCRIBE_ERRORS.has(m.code)) return 'reject';
+      return null;
+    }, ANSWER_TIMEOUT_MS);
+    if (!this.signaling.send(protocol.subscribe(this.cameraId, pc.localDescription.sdp))) {
+      answer.catch(() => {});
+      throw new Error('Not connected to the server.');
+    }
+    const { sdp } = await answer;
+    if (this.closed) return;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+    // Fallback for browsers whose frames carry no mimeType: the codec the SFU answered with.
+    const negotiated = transceiver.receiver.getParameters().codecs?.[0]?.mimeType;
+    const codec = codecFromMimeType(negotiated);
+    if (codec) this.decrypt.setCodec(this.cameraId, codec);
+  }
+
+  /** The video inbound-rtp stats entry (framesDecoded, bytesReceived, ...) or null. */
+  async videoStats() {
+    if (!this.pc || this.closed) return null;
+    return inboundVideo(await this.pc.getStats());
+  }
+
+  /** Tears down media and tells the server, so it stops forwarding to us. */
+  close({ notify = true } = {}) {
+    if (this.closed) return;
+    this.closed = true;
+    if (notify) this.signaling.send(protocol.unsubscribe(this.cameraId));
+    this.pc?.close();
+    this.video.srcObject = null;
+  }
+}

@@ -1,0 +1,92 @@
+// The side panels: this device (fingerprint, forget), pairing a camera, and the owner's
+// member list. Each function wires one panel of index.html and returns what the app needs.
+import { byId, h, show } from './dom.js';
+import { pairCamera } from './pairing.js';
+import { listMembers, revokeMember, canSignCommands } from './owner.js';
+
+export function renderDevice(device, { created, onForget }) {
+  byId('device-name').textContent = device.name;
+  byId('device-id').textContent = device.deviceId;
+  byId('device-fingerprint').textContent = device.fingerprint();
+  byId('device-new').hidden = !created;
+  byId('forget-device').onclick = () => {
+    const ok = window.confirm('Forget this device? Its keys and every camera pairing are deleted from this browser. You will have to pair again.');
+    if (ok) onForget();
+  };
+}
+
+/** The pairing form; `granted` is the camera list from `welcome`. */
+export function wirePairing({ wasm, device, getSignaling, onPaired }) {
+  const form = byId('pair-form');
+  const status = byId('pair-status');
+  const result = byId('pair-result');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button[type=submit]');
+    const cameraId = byId('pair-camera').value;
+    status.textContent = `Pairing with ${cameraId}…`;
+    status.dataset.state = 'busy';
+    result.hidden = true;
+    button.disabled = true;
+    try {
+      const paired = await pairCamera({ wasm, device, signaling: getSignaling(), cameraId, codeText: byId('pair-code').value });
+      await onPaired(paired);
+      byId('pair-code').value = '';
+      status.textContent = `Paired with ${cameraId} as ${paired.role}. Compare this fingerprint with the one the camera shows:`;
+      status.dataset.state = 'done';
+      byId('pair-fingerprint').textContent = paired.fingerprint;
+      result.hidden = false;
+    } catch (error) {
+      status.textContent = error.message;
+      status.dataset.state = 'error';
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+export function setGrantedCameras(cameras) {
+  const select = byId('pair-camera');
+  select.replaceChildren(...cameras.map((id) => h('option', { value: id, text: id })));
+  show(byId('pairing'), cameras.length > 0);
+}
+
+/** The owner's dialog: list members of one camera, revoke any other device. */
+export function openMembers({ cameraId, signaling, device }) {
+  const dialog = byId('members-dialog');
+  const list = byId('members-list');
+  const status = byId('members-status');
+  byId('members-title').textContent = `Devices that can see ${cameraId}`;
+  list.replaceChildren();
+  status.textContent = 'Asking the camera…';
+  const render = (membership) => {
+    status.textContent = `${membership.members.length} device(s), list version ${membership.version}.`;
+    list.replaceChildren(...membership.members.map((m) => {
+      const self = m.deviceId === device.deviceId;
+      const revoke = h('button', {
+        type: 'button',
+        class: 'danger',
+        disabled: self || !canSignCommands(device),
+        title: canSignCommands(device) ? null : 'Needs a viewer build that can sign owner commands',
+        text: self ? 'This device' : 'Revoke',
+        onclick: async () => {
+          if (!window.confirm(`Revoke ${m.device.name} (${m.deviceId})? It stops receiving keys at once.`)) return;
+          status.textContent = 'Revoking…';
+          try {
+            render(await revokeMember({ signaling, device, cameraId, deviceId: m.deviceId, version: membership.version }));
+          } catch (error) {
+            status.textContent = error.message;
+          }
+        },
+      });
+      return h('li', { dataset: { deviceId: m.deviceId } },
+        h('strong', { text: m.device.name }),
+        h('span', { text: ` · ${m.role} · ${m.deviceId} · since ${new Date(m.addedAt * 1000).toLocaleDateString()}` }),
+        ' ', revoke);
+    }));
+  };
+  listMembers(signaling, cameraId).then(render, (error) => {
+    status.textContent = error.message;
+  });
+  if (!dialog.open) dialog.showModal();
+}
