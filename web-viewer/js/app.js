@@ -1,6 +1,5 @@
 // Entry point: checks the browser, loads the decryptor, restores or creates this device,
 // signs in with a token (pasted, or from the URL fragment), and runs the live view.
-import init, * as wasm from '../pkg/wasm_decrypt.js';
 import { byId, h, show } from './dom.js';
 import { detectTransformApi, MISSING_TEXT, WORKING_BROWSERS } from './support.js';
 import { parseFragment, scrubToken, looksLikeToken } from './fragment.js';
@@ -42,7 +41,9 @@ async function main() {
   document.body.dataset.transform = support.api;
   byId('transform-api').textContent = support.api === 'script-transform' ? 'RTCRtpScriptTransform' : 'createEncodedStreams';
 
-  await init();
+  // Loaded only now, so a browser that cannot use it does not download it.
+  const wasm = await import('../pkg/wasm_decrypt.js');
+  await wasm.default();
   byId('decryptor-version').textContent = wasm.version();
   const store = await Store.open();
   const { device, created } = await loadOrCreateDevice(wasm, store);

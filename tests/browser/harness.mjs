@@ -1,0 +1,154 @@
+// Test harness for the web viewer in a real browser: a static server for web-viewer/ with
+// the headers signaling sends (CSP without inline scripts, wasm-unsafe-eval for the
+// decryptor, nosniff, no-referrer), a scriptable fake signaling endpoint at /ws, and
+// Debian's Chromium driven by playwright-core (never a downloaded browser).
+import { createServer } from 'node:http';
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, normalize, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { FakeWebSocket } from './ws-server.mjs';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = join(ROOT, 'web-viewer');
+export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Serves web-viewer/ on 127.0.0.1 (port 0) and hands every /ws connection to `onSocket`.
+ * @returns {Promise<{origin: string, sockets: FakeWebSocket[], close: () => Promise<void>}>}
+ */
+export async function startServer({ onSocket = () => {} } = {}) {
+  const sockets = [];
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const file = normalize(join(WEB, path === '/' ? 'index.html' : decodeURIComponent(path)));
+    if (!file.startsWith(WEB)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+        'Content-Security-Policy': CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'Cache-Control': 'no-store',
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    }
+  });
+  server.on('upgrade', (req, socket) => {
+    if (new URL(req.url, 'http://x').pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    const ws = FakeWebSocket.accept(req, socket);
+    if (!ws) return;
+    sockets.push(ws);
+    onSocket(ws);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    sockets,
+    close: () => new Promise((resolve) => {
+      for (const ws of sockets) ws.close();
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** Chromium with a fresh profile directory; `close()` removes it. */
+export async function launchBrowser({ initScript } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'sealcam-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Let tests use the real camera stack on 127.0.0.1 without a device prompt.
+      '--use-fake-ui-for-media-stream',
+    ],
+  });
+  if (initScript) await context.addInitScript(initScript);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const logs = [];
+  page.on('console', (msg) => logs.push(`${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (error) => logs.push(`pageerror: ${error.message}`));
+  return {
+    context,
+    page,
+    logs,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the page finished starting (ready, unsupported or error). */
+export async function started(page) {
+  await page.waitForFunction(() => ['ready', 'unsupported', 'error'].includes(document.body.dataset.state), null, { timeout: 20_000 });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+/** Resolves with the next message of `type` on `ws` (bounded by `timeoutMs`). */
+export function nextMessage(ws, type, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ws.off('message', onMessage);
+      reject(new Error(`no ${type} message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (text) => {
+      const message = JSON.parse(text);
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      resolve(message);
+    };
+    ws.on('message', onMessage);
+  });
+}
+
+/** Records every message each socket receives, by type. */
+export function recordMessages(ws) {
+  const seen = [];
+  ws.on('message', (text) => seen.push(JSON.parse(text)));
+  return seen;
+}
