@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CameraState, KEY_RETRY_MS, KEY_ATTEMPTS, NO_KEY_RETRY_MS, OVERLAP_MS, STATUS_TEXT,
+  CameraState, KEY_RETRY_MS, KEY_ATTEMPTS, NO_KEY_RETRY_MS, OVERLAP_MS, MEDIA_RETRY_MS, STATUS_TEXT,
 } from '../../web-viewer/js/camera-state.js';
 import { Backoff } from '../../web-viewer/js/backoff.js';
 
@@ -112,13 +112,29 @@ test('camera going offline or stopping media unsubscribes; back online resubscri
   cam.keyAccepted(1, HOUR_SECS * 10, 0);
   assert.deepEqual(types(cam.plan(0)), ['subscribe']);
   cam.status({ online: true, publishing: false });
-  assert.deepEqual(cam.plan(1), []);
+  assert.deepEqual(types(cam.plan(1)), ['unsubscribe']);
   assert.equal(cam.display(), 'idle');
   cam.status({ online: true, publishing: true });
   assert.deepEqual(types(cam.plan(2)), ['subscribe']);
   cam.disconnected();
-  assert.deepEqual(cam.plan(3), []);
+  assert.deepEqual(cam.plan(3), [], 'no unsubscribe on a socket that is gone');
   assert.equal(cam.display(), 'offline');
+});
+
+test('failed media is retried with growing waits, reset once frames flow', () => {
+  const { cam } = onlineCamera();
+  cam.keyAccepted(1, HOUR_SECS * 10, 0);
+  assert.deepEqual(types(cam.plan(0)), ['subscribe']);
+  cam.mediaFailed(100);
+  assert.deepEqual(cam.plan(100 + MEDIA_RETRY_MS - 1), []);
+  assert.deepEqual(types(cam.plan(100 + MEDIA_RETRY_MS)), ['subscribe']);
+  cam.mediaFailed(5000);
+  assert.deepEqual(cam.plan(5000 + MEDIA_RETRY_MS), []);
+  assert.deepEqual(types(cam.plan(5000 + 2 * MEDIA_RETRY_MS)), ['subscribe']);
+  cam.mediaFlowing();
+  assert.equal(cam.display(), 'live');
+  cam.mediaFailed(20_000);
+  assert.deepEqual(types(cam.plan(20_000 + MEDIA_RETRY_MS)), ['subscribe']);
 });
 
 test('back-off grows to its ceiling with jitter, never zero, and resets', () => {

@@ -13,6 +13,9 @@ export const KEY_ATTEMPTS = 3;
 export const NO_KEY_RETRY_MS = 30_000;
 /** How long an older generation stays after a newer one arrived (rotation overlap). */
 export const OVERLAP_MS = 15_000;
+/** First and longest wait before subscribing again after media failed to start or died. */
+export const MEDIA_RETRY_MS = 2_000;
+export const MEDIA_RETRY_MAX_MS = 30_000;
 
 export class CameraState {
   constructor(cameraId, { pinned = false } = {}) {
@@ -29,6 +32,8 @@ export class CameraState {
     this.refused = false;
     /** Frames arrived under an unknown generation while keys were held (a rotation). */
     this.needKey = false;
+    this.mediaFailures = 0;
+    this.mediaRetryAt = 0;
   }
 
   get hasKey() {
@@ -46,7 +51,6 @@ export class CameraState {
   status({ online, publishing }) {
     this.online = online;
     this.publishing = online && publishing;
-    if (!this.publishing) this.media = 'none';
     if (!online) {
       // Requests sent to an absent camera were never unanswered by it: start counting again.
       this.keyRequestAt = null;
@@ -57,6 +61,9 @@ export class CameraState {
   /** The signaling session ended: nothing of the camera's session state survives. */
   disconnected() {
     this.status({ online: false, publishing: false });
+    // The socket is gone, so there is nobody to send `unsubscribe` to: the caller closed
+    // the peer connection itself.
+    this.media = 'none';
   }
 
   /** An envelope was opened; older generations get the overlap period, then go. */
@@ -92,10 +99,14 @@ export class CameraState {
 
   mediaFlowing() {
     if (this.media === 'subscribing') this.media = 'live';
+    this.mediaFailures = 0;
   }
 
-  mediaEnded() {
+  /** Media failed to start or died: try again later, waiting longer each time. */
+  mediaFailed(nowMs) {
     this.media = 'none';
+    this.mediaRetryAt = nowMs + Math.min(MEDIA_RETRY_MAX_MS, MEDIA_RETRY_MS * 2 ** this.mediaFailures);
+    this.mediaFailures = Math.min(this.mediaFailures + 1, 10);
   }
 
   /** The actions due at `nowMs`, applying the state changes they imply. */
@@ -108,7 +119,7 @@ export class CameraState {
         actions.push({ type: 'forget-generation', generation: g });
       }
     }
-    if (!this.pinned || !this.online) return this.withMedia(actions);
+    if (!this.pinned || !this.online) return this.withMedia(actions, nowMs);
 
     const waited = this.keyRequestAt === null ? Infinity : nowMs - this.keyRequestAt;
     const retryAfter = this.refused ? NO_KEY_RETRY_MS : KEY_RETRY_MS;
@@ -124,12 +135,12 @@ export class CameraState {
         actions.push({ type: 'request-key' });
       }
     }
-    return this.withMedia(actions);
+    return this.withMedia(actions, nowMs);
   }
 
-  withMedia(actions) {
+  withMedia(actions, nowMs) {
     const want = this.pinned && this.publishing && this.hasKey && !this.refused;
-    if (want && this.media === 'none') {
+    if (want && this.media === 'none' && nowMs >= this.mediaRetryAt) {
       this.media = 'subscribing';
       actions.push({ type: 'subscribe' });
     } else if (!want && this.media !== 'none') {

@@ -172,14 +172,14 @@ export class Viewer {
     media.addEventListener('ended', () => {
       if (entry.media !== media) return;
       this.stopMedia(entry);
-      entry.state.mediaEnded();
+      entry.state.mediaFailed(Date.now());
     });
     media.start().catch((error) => {
       if (entry.media !== media) return;
       entry.tile.setError(`Video could not start: ${error.message}`);
       this.stopMedia(entry, { notify: false });
-      // Back to 'none': the next tick tries again if the conditions still hold.
-      entry.state.mediaEnded();
+      // The state machine subscribes again later, if a key and the camera are still there.
+      entry.state.mediaFailed(Date.now());
     });
   }
 
