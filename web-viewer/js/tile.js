@@ -3,6 +3,22 @@
 import { h } from './dom.js';
 import { STATUS_TEXT } from './camera-state.js';
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A padlock drawn in SVG (emoji fonts are missing on many systems). */
+function lockIcon() {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('class', 'lock');
+  svg.setAttribute('aria-hidden', 'true');
+  const body = document.createElementNS(SVG, 'rect');
+  for (const [k, v] of Object.entries({ x: 3, y: 7, width: 10, height: 8, rx: 1.5, fill: 'currentColor' })) body.setAttribute(k, v);
+  const shackle = document.createElementNS(SVG, 'path');
+  for (const [k, v] of Object.entries({ d: 'M5 7V5a3 3 0 0 1 6 0v2', fill: 'none', stroke: 'currentColor', 'stroke-width': 2 })) shackle.setAttribute(k, v);
+  svg.append(body, shackle);
+  return svg;
+}
+
 const fmt = (value, digits = 0) => (value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits));
 
 export class CameraTile {
@@ -27,9 +43,9 @@ export class CameraTile {
     this.stage = h('div', { class: 'stage' }, this.video, this.veil, this.overlay);
     this.presence = h('span', { class: 'presence', text: 'Offline' });
     this.badge = h('p', { class: 'badge', hidden: true },
-      h('span', { class: 'lock', 'aria-hidden': 'true', text: '🔒' }),
-      h('span', { text: ' End-to-end encrypted · key generation ' }),
-      (this.generation = h('span', { class: 'generation', text: '–' })));
+      lockIcon(),
+      h('span', { text: 'End-to-end encrypted · ' }),
+      (this.generation = h('span', { class: 'generation', text: 'no key held' })));
     this.fingerprint = h('p', { class: 'fingerprint', hidden: true });
     this.error = h('p', { class: 'error', role: 'alert' });
     this.snapshotLink = h('a', { class: 'snapshot-link', hidden: true });
@@ -69,7 +85,8 @@ export class CameraTile {
   }
 
   setGeneration(generation) {
-    this.generation.textContent = generation === null ? 'none' : String(generation);
+    this.generation.textContent = generation === null ? 'no key held' : `key generation ${generation}`;
+    this.badge.dataset.keyed = String(generation !== null);
     this.el.dataset.generation = generation === null ? '' : String(generation);
   }
 
