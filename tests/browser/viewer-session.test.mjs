@@ -115,7 +115,8 @@ test('a paired camera that sends no key: key requests, then "not authorized", ne
 
 const fixture = wasmFixture();
 
-test('pairing through the UI pins the camera, then its key arrives and media is requested', { skip: fixture ? false : 'e2ee/tests/vectors/wasm_fixture.json is not in the tree yet' }, async () => {
+test('pairing through the UI pins the camera, then its key arrives and media is requested', async () => {
+  assert.ok(fixture, 'e2ee/tests/vectors/wasm_fixture.json is missing: cargo run -p e2ee --example gen_wasm_fixture fixture');
   const cameraId = fixture.camera_id;
   const envelopes = fixture.envelopes.map((e) => Buffer.from(e.envelope_hex, 'hex').toString('base64'));
   let pairAnswer = Buffer.concat([Buffer.from([0x00]), Buffer.from(fixture.other_camera_public_hex, 'hex'), Buffer.from([0x01])]);
