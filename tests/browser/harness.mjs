@@ -14,17 +14,18 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = join(ROOT, 'web-viewer');
 export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
 
+// The policy signaling sends (signaling/src/routes.rs, CONTENT_SECURITY_POLICY).
 export const CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self'",
-  "img-src 'self' blob: data:",
-  "connect-src 'self'",
   "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
-  "form-action 'self'",
+  "form-action 'none'",
 ].join('; ');
 
 const MIME = {
