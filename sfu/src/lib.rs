@@ -1,1 +1,59 @@
-//! sfu: placeholder, filled in by its issue.
+//! # sfu — Sealcam's media plane
+//!
+//! A selective forwarding unit on [str0m] 0.25 in **RTP mode** with **ICE-lite**: every
+//! RTP packet a camera publishes is forwarded to each subscribed viewer with its payload
+//! untouched (it is SFrame ciphertext) and only the RTP header rewritten. The crate
+//! cannot decrypt: it depends on no payload cryptography, and `tests/crate_graph.rs`
+//! fails if `e2ee`, `sframe`, `aes-gcm` or `hpke` ever enter its dependency graph.
+//!
+//! ## Shape
+//! - [`Sfu::start`] binds **one UDP port** for all peers. A router task reads it and
+//!   hands each datagram to the worker thread that owns the peer (by the ICE ufrag in
+//!   STUN checks, then by source address).
+//! - Peers are **sharded over worker threads** (default one per core). A publisher's
+//!   packet becomes an `Arc` that its worker sends to every worker hosting subscribers of
+//!   that camera: channels, no locks on the packet path.
+//! - Per subscriber, [`forward`] decides purely from (packet, state, now): payload-type
+//!   mapping by codec/packetization-mode/profile, sequence and timestamp rebasing
+//!   (continuous across camera restarts), and pausing until a key frame.
+//! - Key frames are detected from the clear codec bytes ([`keyframe`]: VP8 frame tag,
+//!   H.264 NAL types incl. STAP-A and FU-A). Each worker keeps a bounded cache of the
+//!   packets since the last key frame ([`cache`]) and replays it to a new subscriber,
+//!   so its first picture does not wait for a round trip to the camera. Only when the
+//!   cache cannot serve is a PLI sent upstream, and PLIs/FIRs from viewers are
+//!   coalesced to at most one per camera per [`SfuConfig::pli_min_interval`] ([`pli`]).
+//! - NACKs from viewers are answered from str0m's per-stream retransmission cache
+//!   (packets are written `nackable`); NACKs and receiver reports go upstream through
+//!   str0m's receive side, which needs the publisher to negotiate RTX.
+//! - Every operation on one peer runs inside `catch_unwind`: a panic closes that peer,
+//!   counts `sfu_peer_panics_total`, and leaves the others running.
+//!
+//! ## Signalling contract
+//! Both cameras and viewers send the offer; the SFU always answers ([`SfuHandle::publish`],
+//! [`SfuHandle::subscribe`]). A viewer may subscribe before the camera publishes: it
+//! connects, receives nothing, and gets media (starting with a key frame) once the camera
+//! arrives. When the camera goes away the subscriber stays, and continues with the same
+//! SSRC and continuous sequence numbers when the camera comes back.
+//!
+//! [str0m]: https://docs.rs/str0m/0.25.0
+
+pub mod cache;
+mod config;
+mod directory;
+mod error;
+mod fanout;
+pub mod forward;
+pub mod keyframe;
+mod metrics;
+pub mod packet;
+mod peer;
+pub mod pli;
+mod router;
+mod session;
+mod sfu;
+mod stun;
+mod worker;
+
+pub use crate::config::{SfuConfig, DEFAULT_PORT};
+pub use crate::error::SfuError;
+pub use crate::sfu::{SessionId, Sfu, SfuEvent, SfuHandle};

@@ -1,0 +1,87 @@
+//! Typed SFU configuration with documented defaults.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::SfuError;
+
+/// Default UDP port for all peers (LiveKit's convention for its single-port UDP mux).
+pub const DEFAULT_PORT: u16 = 7882;
+
+/// How the SFU runs. Build with [`SfuConfig::default`] and override fields.
+#[derive(Clone, Debug)]
+pub struct SfuConfig {
+    /// UDP address every peer talks to. Default `0.0.0.0:7882`; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Address advertised in ICE candidates. Default: the bind IP, or `127.0.0.1` when
+    /// bound to an unspecified address (only good for a same-machine demo — set it in
+    /// production to the address viewers can reach).
+    pub public_ip: Option<IpAddr>,
+    /// Worker threads that peers are sharded over. Default: one per core.
+    pub workers: usize,
+    /// Upstream key-frame requests per camera are sent at most once per this interval,
+    /// whatever the viewers send. Default 1 s.
+    pub pli_min_interval: Duration,
+    /// Packets kept since the last key frame, replayed to a new subscriber. A group of
+    /// pictures longer than this cannot be served from cache (a PLI is sent instead).
+    /// Default 1024 (about 4 s at 2 Mbit/s).
+    pub keyframe_cache_packets: usize,
+    /// After a cache replay, that subscriber's own key-frame requests are absorbed for
+    /// this long (browsers ask for one at start). Default 1 s.
+    pub replay_grace: Duration,
+    /// A subscriber whose reported loss fraction exceeds this is paused until the next
+    /// key frame. Default 0.25.
+    pub pause_loss_fraction: f32,
+    /// How often str0m reports per-peer statistics (NACK counts, loss). Default 1 s.
+    pub stats_interval: Duration,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT),
+            public_ip: None,
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            pli_min_interval: Duration::from_secs(1),
+            keyframe_cache_packets: 1024,
+            replay_grace: Duration::from_secs(1),
+            pause_loss_fraction: 0.25,
+            stats_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl SfuConfig {
+    /// Checks the values and fills derived ones.
+    pub fn validate(&self) -> Result<(), SfuError> {
+        if self.workers == 0 || self.workers > 256 {
+            return Err(SfuError::Config("workers must be between 1 and 256".into()));
+        }
+        if self.keyframe_cache_packets == 0 {
+            return Err(SfuError::Config("keyframe_cache_packets must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.pause_loss_fraction) {
+            return Err(SfuError::Config("pause_loss_fraction must be within 0..=1".into()));
+        }
+        if self.stats_interval.is_zero() {
+            return Err(SfuError::Config("stats_interval must be positive".into()));
+        }
+        if let Some(ip) = self.public_ip {
+            if ip.is_unspecified() || ip.is_multicast() {
+                return Err(SfuError::Config(format!(
+                    "public_ip {ip} cannot be reached; give the host's routable address"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The IP put into ICE candidates for a socket bound to `bound`.
+    pub(crate) fn advertised_ip(&self, bound: SocketAddr) -> IpAddr {
+        match self.public_ip {
+            Some(ip) => ip,
+            None if bound.ip().is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            None => bound.ip(),
+        }
+    }
+}

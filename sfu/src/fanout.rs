@@ -1,0 +1,334 @@
+//! The media half of a worker: publisher packets in, per-subscriber forwarding out,
+//! key-frame cache replay, and key-frame request coalescing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use str0m::rtp::{RtpPacket, RtpWrite};
+
+use crate::directory::Route;
+use crate::forward::{Decision, DropReason};
+use crate::keyframe::is_keyframe_start;
+use crate::packet::MediaPacket;
+use crate::peer::{pick_pt, Role};
+use crate::worker::{Worker, WorkerMsg};
+use crate::SessionId;
+
+impl Worker {
+    pub(crate) fn on_publisher_packet(&mut self, session: SessionId, rtp: RtpPacket) {
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        let Role::Publisher(publisher) = &mut peer.role else {
+            return;
+        };
+        let pt = rtp.header.payload_type;
+        let Some(codec) = publisher
+            .codecs
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|(_, key)| *key)
+        else {
+            self.count_drop("unknown_payload_type");
+            return;
+        };
+        publisher.video_ssrc = Some(rtp.header.ssrc);
+        let packet = Arc::new(MediaPacket {
+            source: session.0,
+            ssrc: *rtp.header.ssrc,
+            seq: *rtp.seq_no,
+            timestamp: rtp.header.timestamp,
+            marker: rtp.header.marker,
+            codec,
+            keyframe: is_keyframe_start(codec.codec, &rtp.payload),
+            payload: rtp.payload,
+            arrival: rtp.timestamp,
+        });
+        let metrics = &self.shared.metrics;
+        metrics.packets_in.inc();
+        metrics.bytes_in.inc_by(packet.payload.len() as u64);
+        let camera = Arc::clone(&peer.camera);
+        self.fan_out(&camera, &packet, true);
+    }
+
+    /// Cache the packet and forward it to every local subscriber; a local publisher's
+    /// packet also goes (as one shared `Arc`) to each other worker with subscribers.
+    pub(crate) fn fan_out(&mut self, camera: &Arc<str>, packet: &Arc<MediaPacket>, local: bool) {
+        let index = self.index;
+        let Some(feed) = self.feeds.get_mut(camera) else {
+            return;
+        };
+        feed.cache.push(packet);
+        if local {
+            for &worker in feed.route.subscriber_workers.iter().filter(|&&w| w != index) {
+                self.shared.to_worker(
+                    worker,
+                    WorkerMsg::Media {
+                        camera: Arc::clone(camera),
+                        packet: Arc::clone(packet),
+                    },
+                );
+            }
+        }
+        // Taken out while delivering: a subscriber may be removed meanwhile.
+        let subscribers = std::mem::take(&mut feed.subscribers);
+        let now = Instant::now();
+        for &session in &subscribers {
+            self.deliver(session, packet, now);
+        }
+        if let Some(feed) = self.feeds.get_mut(camera) {
+            let peers = &self.peers;
+            let mut merged = subscribers;
+            merged.retain(|s| peers.contains_key(s));
+            merged.extend(feed.subscribers.drain(..));
+            feed.subscribers = merged;
+        }
+    }
+
+    /// The forwarding decision for one subscriber, then the write.
+    fn deliver(&mut self, session: SessionId, packet: &Arc<MediaPacket>, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        if !peer.connected {
+            return;
+        }
+        let Role::Subscriber(sub) = &mut peer.role else {
+            return;
+        };
+        let Some(pt) = pick_pt(&sub.codecs, packet.codec) else {
+            self.count_drop("codec_not_offered_by_viewer");
+            return;
+        };
+        let (seq, timestamp) = match sub.forward.decide(packet, now) {
+            Decision::Forward {
+                seq,
+                timestamp,
+                resumed,
+            } => {
+                if resumed && sub.paused_for_loss {
+                    sub.paused_for_loss = false;
+                    self.shared.metrics.paused_subscribers.dec();
+                }
+                (seq, timestamp)
+            }
+            Decision::Drop(DropReason::WaitingForKeyframe) => {
+                self.count_drop("waiting_for_keyframe");
+                return;
+            }
+            Decision::Drop(DropReason::BeforeMappingStart) => {
+                self.count_drop("before_mapping_start");
+                return;
+            }
+        };
+        let metrics = &self.shared.metrics;
+        if !sub.first_packet_sent {
+            sub.first_packet_sent = true;
+            let waited = now.saturating_duration_since(peer.created);
+            metrics.first_packet_seconds.observe(waited.as_secs_f64());
+        }
+        metrics.packets_out.inc();
+        metrics.bytes_out.inc_by(packet.payload.len() as u64);
+        let write = RtpWrite::new(
+            pt,
+            seq.into(),
+            timestamp,
+            packet.arrival,
+            Arc::clone(&packet.payload),
+        )
+        .marker(packet.marker)
+        .nackable(true);
+        self.drive(session, |peer| {
+            peer.write_rtp(write);
+            Ok(())
+        });
+    }
+
+    /// A subscriber just connected (or a cache snapshot arrived for it): replay the
+    /// cached group of pictures, or ask upstream for a key frame if there is none.
+    pub(crate) fn serve_new_subscriber(&mut self, session: SessionId, camera: &Arc<str>) {
+        let Some(feed) = self.feeds.get(camera) else {
+            return;
+        };
+        if feed.snapshot_pending {
+            return; // served when the snapshot arrives
+        }
+        let snapshot = feed.cache.snapshot();
+        let Some(Role::Subscriber(sub)) = self.peers.get_mut(&session).map(|p| &mut p.role) else {
+            return;
+        };
+        let now = Instant::now();
+        match snapshot {
+            Some(packets) => {
+                sub.replayed_at = Some(now);
+                self.shared.metrics.keyframe_cache_hits.inc();
+                for packet in &packets {
+                    self.deliver(session, packet, now);
+                }
+            }
+            None => {
+                self.shared.metrics.keyframe_cache_misses.inc();
+                self.request_keyframe(camera);
+            }
+        }
+    }
+
+    pub(crate) fn on_snapshot(&mut self, camera: &Arc<str>, packets: Vec<Arc<MediaPacket>>) {
+        let Some(feed) = self.feeds.get_mut(camera) else {
+            return;
+        };
+        feed.cache.load(packets);
+        feed.snapshot_pending = false;
+        let waiting: Vec<SessionId> = feed
+            .subscribers
+            .iter()
+            .copied()
+            .filter(|s| {
+                self.peers.get(s).is_some_and(|p| {
+                    p.connected
+                        && matches!(&p.role, Role::Subscriber(sub)
+                            if sub.replayed_at.is_none() && sub.forward.is_paused())
+                })
+            })
+            .collect();
+        for session in waiting {
+            self.serve_new_subscriber(session, camera);
+        }
+    }
+
+    pub(crate) fn on_route(&mut self, camera: Arc<str>, route: Route) {
+        let index = self.index;
+        let involved =
+            route.publisher_worker == Some(index) || route.subscriber_workers.contains(&index);
+        if !involved {
+            let idle = self
+                .feeds
+                .get(&camera)
+                .is_some_and(|f| f.publisher.is_none() && f.subscribers.is_empty());
+            if idle {
+                self.feeds.remove(&camera);
+            }
+            return;
+        }
+        let feed = self.feed(&camera);
+        let old = std::mem::replace(&mut feed.route, route.clone());
+        match route.publisher_worker {
+            Some(p) if p == index => {
+                let snapshot = feed.cache.snapshot().unwrap_or_default();
+                let newly: Vec<usize> = route
+                    .subscriber_workers
+                    .iter()
+                    .copied()
+                    .filter(|&w| {
+                        w != index
+                            && (old.publisher_worker != Some(index)
+                                || !old.subscriber_workers.contains(&w))
+                    })
+                    .collect();
+                for worker in newly {
+                    self.shared.to_worker(
+                        worker,
+                        WorkerMsg::CacheSnapshot {
+                            camera: Arc::clone(&camera),
+                            packets: snapshot.clone(),
+                        },
+                    );
+                }
+            }
+            Some(p) => {
+                if old.publisher_worker != Some(p) || !old.subscriber_workers.contains(&index) {
+                    feed.snapshot_pending = true;
+                }
+            }
+            None => {
+                feed.cache.clear();
+                feed.snapshot_pending = false;
+            }
+        }
+    }
+
+    pub(crate) fn on_viewer_keyframe_request(&mut self, session: SessionId) {
+        self.shared.metrics.keyframe_requests_from_viewers.inc();
+        let Some(peer) = self.peers.get(&session) else {
+            return;
+        };
+        let Role::Subscriber(sub) = &peer.role else {
+            return;
+        };
+        let grace = self.shared.config.replay_grace;
+        if sub
+            .replayed_at
+            .is_some_and(|at| at.elapsed() < grace && !sub.forward.is_paused())
+        {
+            return; // it was just given a key frame from the cache
+        }
+        let camera = Arc::clone(&peer.camera);
+        self.request_keyframe(&camera);
+    }
+
+    pub(crate) fn on_egress_stats(&mut self, session: SessionId, nacks: u64, loss: Option<f32>) {
+        let threshold = self.shared.config.pause_loss_fraction;
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        let Role::Subscriber(sub) = &mut peer.role else {
+            return;
+        };
+        let metrics = &self.shared.metrics;
+        metrics
+            .nacks_from_viewers
+            .inc_by(nacks.saturating_sub(sub.nacks_reported));
+        sub.nacks_reported = nacks;
+        if loss.is_some_and(|l| l > threshold) && !sub.paused_for_loss && sub.forward.pause() {
+            sub.paused_for_loss = true;
+            metrics.paused_subscribers.inc();
+            let camera = Arc::clone(&peer.camera);
+            self.request_keyframe(&camera);
+        }
+    }
+
+    /// Route a key-frame need to the camera's publisher, through its coalescer.
+    pub(crate) fn request_keyframe(&mut self, camera: &Arc<str>) {
+        let index = self.index;
+        let Some(feed) = self.feeds.get_mut(camera) else {
+            return;
+        };
+        match feed.route.publisher_worker {
+            Some(p) if p == index => {
+                if feed.pli.request(Instant::now()) {
+                    self.send_pli(camera);
+                }
+            }
+            Some(p) => self.shared.to_worker(
+                p,
+                WorkerMsg::KeyframeWanted {
+                    camera: Arc::clone(camera),
+                },
+            ),
+            // No camera yet: its first frame will be a key frame.
+            None => {}
+        }
+    }
+
+    pub(crate) fn send_pli(&mut self, camera: &Arc<str>) {
+        let Some(publisher) = self.feeds.get(camera).and_then(|f| f.publisher) else {
+            return;
+        };
+        let mut sent = false;
+        self.drive(publisher, |peer| {
+            sent = peer.request_keyframe();
+            Ok(())
+        });
+        if sent {
+            self.shared.metrics.plis_sent_upstream.inc();
+        }
+    }
+
+    fn count_drop(&self, reason: &str) {
+        self.shared
+            .metrics
+            .dropped_packets
+            .with_label_values(&[reason])
+            .inc();
+    }
+}

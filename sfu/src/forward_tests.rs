@@ -1,0 +1,137 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::keyframe::VideoCodec;
+use crate::packet::CodecKey;
+
+const VP8: CodecKey = CodecKey {
+    codec: VideoCodec::Vp8,
+    packetization_mode: 0,
+    profile_level_id: None,
+};
+
+fn packet(source: u64, ssrc: u32, seq: u64, timestamp: u32, keyframe: bool) -> MediaPacket {
+    MediaPacket {
+        source,
+        ssrc,
+        seq,
+        timestamp,
+        marker: false,
+        codec: VP8,
+        keyframe,
+        payload: Arc::from(&[1u8, 2, 3][..]),
+        arrival: Instant::now(),
+    }
+}
+
+fn forwarded(decision: Decision) -> (u64, u32) {
+    match decision {
+        Decision::Forward { seq, timestamp, .. } => (seq, timestamp),
+        Decision::Drop(reason) => panic!("expected forward, got drop {reason:?}"),
+    }
+}
+
+#[test]
+fn drops_until_first_keyframe_then_rebases_to_initial_values() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(1000, 5_000);
+    assert_eq!(
+        state.decide(&packet(1, 7, 70_000, 900, false), now),
+        Decision::Drop(DropReason::WaitingForKeyframe)
+    );
+    assert!(state.is_paused());
+    let first = state.decide(&packet(1, 7, 70_001, 3_900, true), now);
+    assert_eq!(
+        first,
+        Decision::Forward {
+            seq: 1000,
+            timestamp: 5_000,
+            resumed: true
+        }
+    );
+    assert_eq!(
+        forwarded(state.decide(&packet(1, 7, 70_002, 6_900, false), now)),
+        (1001, 8_000)
+    );
+    assert!(!state.is_paused());
+}
+
+#[test]
+fn gaps_and_late_retransmissions_keep_their_place() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(10, 0);
+    forwarded(state.decide(&packet(1, 7, 500, 0, true), now));
+    assert_eq!(
+        forwarded(state.decide(&packet(1, 7, 503, 0, false), now)).0,
+        13
+    );
+    // The lost 501 arrives later through RTX: same offset, so the subscriber's NACK for
+    // its sequence 11 is answered by exactly this payload.
+    assert_eq!(
+        forwarded(state.decide(&packet(1, 7, 501, 0, false), now)).0,
+        11
+    );
+    assert_eq!(
+        state.decide(&packet(1, 7, 499, 0, false), now),
+        Decision::Drop(DropReason::BeforeMappingStart)
+    );
+}
+
+#[test]
+fn timestamps_wrap_without_panicking() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(0, u32::MAX - 10);
+    forwarded(state.decide(&packet(1, 7, 1, 100, true), now));
+    let (_, ts) = forwarded(state.decide(&packet(1, 7, 2, 3_100, false), now));
+    assert_eq!(ts, (u32::MAX - 10).wrapping_add(3_000));
+}
+
+#[test]
+fn camera_restart_continues_sequence_and_advances_time() {
+    let t0 = Instant::now();
+    let mut state = ForwardState::new(100, 1_000);
+    forwarded(state.decide(&packet(1, 7, 40, 0, true), t0));
+    forwarded(state.decide(&packet(1, 7, 41, 3_000, false), t0));
+    // New publisher session with unrelated numbers; its delta frames are held back.
+    let t1 = t0 + Duration::from_millis(500);
+    assert_eq!(
+        state.decide(&packet(2, 9, 9_000, 777, false), t1),
+        Decision::Drop(DropReason::WaitingForKeyframe)
+    );
+    let resumed = state.decide(&packet(2, 9, 9_001, 777, true), t1);
+    assert_eq!(
+        resumed,
+        Decision::Forward {
+            seq: 102,
+            timestamp: 4_000 + 45_000,
+            resumed: true
+        }
+    );
+}
+
+#[test]
+fn pause_skips_to_next_keyframe_without_a_sequence_gap() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(0, 0);
+    forwarded(state.decide(&packet(1, 7, 10, 0, true), now));
+    assert!(state.pause());
+    assert!(!state.pause(), "second pause changes nothing");
+    assert_eq!(
+        state.decide(&packet(1, 7, 11, 0, false), now),
+        Decision::Drop(DropReason::WaitingForKeyframe)
+    );
+    let (seq, _) = forwarded(state.decide(&packet(1, 7, 20, 90, true), now));
+    assert_eq!(seq, 1, "resumes right after the last sent packet");
+}
+
+#[test]
+fn ssrc_change_within_one_source_is_a_restart() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(0, 0);
+    forwarded(state.decide(&packet(1, 7, 10, 0, true), now));
+    assert_eq!(
+        state.decide(&packet(1, 8, 10, 0, false), now),
+        Decision::Drop(DropReason::WaitingForKeyframe)
+    );
+}

@@ -1,0 +1,235 @@
+//! One WebRTC peer (publisher or subscriber) and the str0m run-loop contract around it:
+//! every mutation is followed by a full drain of `poll_output` (str0m lib.rs "Run loop").
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::time::Instant;
+
+use str0m::format::{Codec, PayloadParams};
+use str0m::media::{KeyframeRequestKind, Mid, Pt};
+use str0m::rtp::{RtpPacket, RtpWrite, Ssrc};
+use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
+
+use crate::forward::ForwardState;
+use crate::keyframe::VideoCodec;
+use crate::packet::CodecKey;
+use crate::SessionId;
+
+/// What a drain produced that the worker must act on.
+#[derive(Debug)]
+pub(crate) enum PeerOutput {
+    /// DTLS is up: media can flow.
+    Connected,
+    /// ICE gave up or the engine closed.
+    Gone,
+    /// A publisher's media packet.
+    Rtp(RtpPacket),
+    /// A subscriber asked for a key frame (PLI or FIR).
+    KeyframeRequest,
+    /// Periodic subscriber-side statistics (cumulative NACKs received, loss fraction).
+    EgressStats { nacks: u64, loss: Option<f32> },
+    /// Periodic publisher-side statistics (cumulative NACKs sent upstream).
+    IngressStats { nacks: u64 },
+}
+
+/// Publisher-specific state.
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    /// Negotiated payload types and what they mean.
+    pub(crate) codecs: Vec<(Pt, CodecKey)>,
+    /// SSRC of the incoming video, learnt from the first packet (PLIs go there).
+    pub(crate) video_ssrc: Option<Ssrc>,
+    pub(crate) nacks_reported: u64,
+}
+
+/// Subscriber-specific state.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    pub(crate) mid: Mid,
+    /// Codecs the viewer offered, with its payload-type numbers.
+    pub(crate) codecs: Vec<(Pt, CodecKey)>,
+    pub(crate) forward: ForwardState,
+    pub(crate) replayed_at: Option<Instant>,
+    pub(crate) first_packet_sent: bool,
+    pub(crate) paused_for_loss: bool,
+    pub(crate) nacks_reported: u64,
+}
+
+/// Which side of the camera a peer is on.
+#[derive(Debug)]
+pub(crate) enum Role {
+    Publisher(Publisher),
+    Subscriber(Subscriber),
+}
+
+/// A peer owned by exactly one worker thread.
+pub(crate) struct Peer {
+    pub(crate) session: SessionId,
+    pub(crate) camera: Arc<str>,
+    pub(crate) rtc: Rtc,
+    pub(crate) created: Instant,
+    pub(crate) connected: bool,
+    /// When str0m next wants `Input::Timeout`.
+    pub(crate) timeout: Instant,
+    pub(crate) role: Role,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("session", &self.session)
+            .field("camera", &self.camera)
+            .field("connected", &self.connected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Peer {
+    /// Drain str0m's output: send datagrams, collect events, remember the next timeout.
+    pub(crate) fn drain(
+        &mut self,
+        socket: &UdpSocket,
+        out: &mut Vec<PeerOutput>,
+    ) -> Result<(), RtcError> {
+        loop {
+            match self.rtc.poll_output()? {
+                Output::Timeout(at) => {
+                    self.timeout = at;
+                    break;
+                }
+                Output::Transmit(t) => {
+                    // UDP: a full send buffer is loss, which NACK and PLI repair.
+                    let _ = socket.send_to(&t.contents, t.destination);
+                }
+                Output::Event(event) => self.collect(event, out),
+            }
+        }
+        if !self.rtc.is_alive() {
+            out.push(PeerOutput::Gone);
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self, event: Event, out: &mut Vec<PeerOutput>) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                out.push(PeerOutput::Connected);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                out.push(PeerOutput::Gone);
+            }
+            Event::RtpPacket(packet) => out.push(PeerOutput::Rtp(packet)),
+            Event::KeyframeRequest(_) => out.push(PeerOutput::KeyframeRequest),
+            Event::MediaEgressStats(stats) => out.push(PeerOutput::EgressStats {
+                nacks: stats.nacks,
+                loss: stats.loss,
+            }),
+            Event::MediaIngressStats(stats) => {
+                out.push(PeerOutput::IngressStats { nacks: stats.nacks });
+            }
+            _ => {}
+        }
+    }
+
+    /// Ask the publisher for a key frame. False when no video has arrived yet.
+    pub(crate) fn request_keyframe(&mut self) -> bool {
+        let Role::Publisher(publisher) = &self.role else {
+            return false;
+        };
+        let Some(ssrc) = publisher.video_ssrc else {
+            return false;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(rx) = api.stream_rx(&ssrc) else {
+            return false;
+        };
+        rx.request_keyframe(KeyframeRequestKind::Pli);
+        true
+    }
+
+    /// Queue one RTP packet on a subscriber's send stream. False when the stream is missing.
+    pub(crate) fn write_rtp(&mut self, write: RtpWrite) -> bool {
+        let Role::Subscriber(subscriber) = &self.role else {
+            return false;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(subscriber.mid, None) else {
+            return false;
+        };
+        tx.write_rtp(write);
+        true
+    }
+}
+
+/// The codec a negotiated payload type stands for, if the SFU forwards it.
+pub(crate) fn codec_key(params: &PayloadParams) -> Option<CodecKey> {
+    let spec = params.spec();
+    let codec = match spec.codec {
+        Codec::Vp8 => VideoCodec::Vp8,
+        Codec::H264 => VideoCodec::H264,
+        _ => return None,
+    };
+    let (packetization_mode, profile_level_id) = match codec {
+        VideoCodec::Vp8 => (0, None),
+        VideoCodec::H264 => (
+            spec.format.packetization_mode.unwrap_or(0),
+            spec.format.profile_level_id,
+        ),
+    };
+    Some(CodecKey {
+        codec,
+        packetization_mode,
+        profile_level_id,
+    })
+}
+
+/// The subscriber's payload type for a publisher codec: same codec and packetization
+/// mode; for H.264 prefer the exact profile-level-id, then the same profile at another
+/// level, then any profile (decoders accept constrained baseline inside the others).
+pub(crate) fn pick_pt(offered: &[(Pt, CodecKey)], wanted: CodecKey) -> Option<Pt> {
+    let same_mode = |key: &CodecKey| {
+        key.codec == wanted.codec && key.packetization_mode == wanted.packetization_mode
+    };
+    let profile = |plid: Option<u32>| plid.map(|p| p >> 8);
+    offered
+        .iter()
+        .find(|(_, k)| same_mode(k) && k.profile_level_id == wanted.profile_level_id)
+        .or_else(|| {
+            offered.iter().find(|(_, k)| {
+                same_mode(k) && profile(k.profile_level_id) == profile(wanted.profile_level_id)
+            })
+        })
+        .or_else(|| offered.iter().find(|(_, k)| same_mode(k)))
+        .map(|(pt, _)| *pt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h264(pm: u8, plid: u32) -> CodecKey {
+        CodecKey {
+            codec: VideoCodec::H264,
+            packetization_mode: pm,
+            profile_level_id: Some(plid),
+        }
+    }
+
+    #[test]
+    fn maps_by_codec_mode_and_profile_not_by_number() {
+        // Chrome-like: 102 is pm=0 baseline, 108 is pm=1 constrained baseline.
+        let viewer = [
+            (Pt::from(102), h264(0, 0x42001f)),
+            (Pt::from(104), h264(1, 0x42001f)),
+            (Pt::from(108), h264(1, 0x42e01f)),
+            (Pt::from(96), CodecKey { codec: VideoCodec::Vp8, packetization_mode: 0, profile_level_id: None }),
+        ];
+        assert_eq!(pick_pt(&viewer, h264(1, 0x42e01f)), Some(Pt::from(108)));
+        assert_eq!(pick_pt(&viewer, h264(1, 0x42e034)), Some(Pt::from(108)));
+        assert_eq!(pick_pt(&viewer, h264(1, 0x640032)), Some(Pt::from(104)));
+        assert_eq!(pick_pt(&viewer, h264(2, 0x42e01f)), None);
+        let vp8 = CodecKey { codec: VideoCodec::Vp8, packetization_mode: 0, profile_level_id: None };
+        assert_eq!(pick_pt(&viewer, vp8), Some(Pt::from(96)));
+    }
+}

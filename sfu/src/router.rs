@@ -1,0 +1,92 @@
+//! The single UDP port's reader: hands each datagram to the worker that owns its peer.
+//!
+//! ICE connectivity checks name our ufrag (RFC 8445 §7.2.2), which maps to a session;
+//! the source address of a check is then learnt for DTLS, RTP and RTCP from that peer.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::metrics::Metrics;
+use crate::stun;
+use crate::worker::WorkerMsg;
+use crate::SessionId;
+
+/// Largest datagram accepted (above any sane MTU; str0m targets 1150–1400).
+const MAX_DATAGRAM: usize = 2048;
+
+/// Route-table updates from the control path.
+#[derive(Debug)]
+pub(crate) enum RouterCmd {
+    Add {
+        ufrag: String,
+        session: SessionId,
+        worker: usize,
+    },
+    Remove(SessionId),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    session: SessionId,
+    worker: usize,
+}
+
+/// Runs until aborted (shutdown) or until every control sender is gone.
+pub(crate) async fn run(
+    socket: UdpSocket,
+    destination: SocketAddr,
+    workers: Vec<mpsc::Sender<WorkerMsg>>,
+    mut commands: UnboundedReceiver<RouterCmd>,
+    metrics: Metrics,
+) {
+    let mut by_ufrag: HashMap<String, Target> = HashMap::new();
+    let mut by_addr: HashMap<SocketAddr, Target> = HashMap::new();
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(RouterCmd::Add { ufrag, session, worker }) => {
+                    by_ufrag.insert(ufrag, Target { session, worker });
+                }
+                Some(RouterCmd::Remove(session)) => {
+                    by_ufrag.retain(|_, t| t.session != session);
+                    by_addr.retain(|_, t| t.session != session);
+                }
+                None => return,
+            },
+            received = socket.recv_from(&mut buf) => {
+                let Ok((len, source)) = received else {
+                    // ICMP errors surface here on some systems; the socket stays usable.
+                    continue;
+                };
+                let data = &buf[..len];
+                let target = match stun::local_ufrag(data).and_then(|u| by_ufrag.get(u)) {
+                    Some(&target) => {
+                        by_addr.insert(source, target);
+                        Some(target)
+                    }
+                    None => by_addr.get(&source).copied(),
+                };
+                let Some(target) = target else {
+                    metrics.datagrams_unrouted.inc();
+                    continue;
+                };
+                if let Some(tx) = workers.get(target.worker) {
+                    let _ = tx.send(WorkerMsg::Datagram {
+                        session: target.session,
+                        source,
+                        destination,
+                        data: data.to_vec(),
+                        at: Instant::now(),
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Turning an SDP offer into a configured str0m `Rtc` and its answer.
+//!
+//! Both cameras and viewers send the offer and the SFU always answers: a viewer's
+//! recvonly offer lists the payload types *it* uses, so the SFU maps per subscriber.
+
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::{Candidate, Event, Output, Rtc, RtcConfig};
+
+use crate::forward::ForwardState;
+use crate::peer::{codec_key, Publisher, Role, Subscriber};
+use crate::{SfuConfig, SfuError};
+
+/// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
+const MAX_OFFER_BYTES: usize = 64 * 1024;
+
+/// Which side the offer comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Publisher,
+    Subscriber,
+}
+
+/// A negotiated peer, ready to be handed to a worker.
+pub(crate) struct Negotiated {
+    pub(crate) rtc: Rtc,
+    pub(crate) answer: String,
+    pub(crate) local_ufrag: String,
+    pub(crate) role: Role,
+}
+
+/// Parse and accept `offer`; the answer advertises one host candidate at `candidate`.
+pub(crate) fn negotiate(
+    side: Side,
+    offer: &str,
+    candidate: SocketAddr,
+    config: &SfuConfig,
+    seeds: (u16, u32),
+) -> Result<Negotiated, SfuError> {
+    if offer.len() > MAX_OFFER_BYTES {
+        return Err(SfuError::BadSdp(format!(
+            "offer is {} bytes, more than {MAX_OFFER_BYTES}",
+            offer.len()
+        )));
+    }
+    // str0m promises never to panic on input; if it ever does, this peer is refused and
+    // the process lives on (DESIGN.md: isolate each peer).
+    catch_unwind(AssertUnwindSafe(|| {
+        negotiate_inner(side, offer, candidate, config, seeds)
+    }))
+    .unwrap_or_else(|_| Err(SfuError::BadSdp("the offer broke the WebRTC engine".into())))
+}
+
+fn negotiate_inner(
+    side: Side,
+    offer: &str,
+    candidate: SocketAddr,
+    config: &SfuConfig,
+    seeds: (u16, u32),
+) -> Result<Negotiated, SfuError> {
+    let offer = SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+    let now = Instant::now();
+    let mut rtc = RtcConfig::new()
+        .set_rtp_mode(true)
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_vp8(true)
+        .enable_h264(true)
+        .set_stats_interval(Some(config.stats_interval))
+        .build(now);
+    let host = Candidate::host(candidate, "udp")
+        .map_err(|e| SfuError::Config(format!("cannot advertise {candidate}: {e}")))?;
+    rtc.add_local_candidate(host);
+    let answer = rtc
+        .sdp_api()
+        .accept_offer(offer)
+        .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+
+    // Drain once (run-loop contract) and learn which m-lines were negotiated.
+    let mut video: Vec<(Mid, Direction)> = Vec::new();
+    loop {
+        match rtc.poll_output().map_err(|e| SfuError::BadSdp(e.to_string()))? {
+            Output::Timeout(_) => break,
+            Output::Transmit(_) => {}
+            Output::Event(Event::MediaAdded(added)) if added.kind == MediaKind::Video => {
+                video.push((added.mid, added.direction));
+            }
+            Output::Event(_) => {}
+        }
+    }
+
+    let wants = |d: &Direction| match side {
+        Side::Publisher => d.is_receiving(),
+        Side::Subscriber => d.is_sending(),
+    };
+    let Some(&(mid, _)) = video.iter().find(|(_, d)| wants(d)) else {
+        return Err(SfuError::Unsupported(match side {
+            Side::Publisher => "a publisher offer needs a sendonly video m-line".into(),
+            Side::Subscriber => "a subscriber offer needs a recvonly video m-line".into(),
+        }));
+    };
+    let media = rtc
+        .media(mid)
+        .ok_or_else(|| SfuError::BadSdp("negotiated media vanished".into()))?;
+    let remote_pts = media.remote_pts().to_vec();
+    let codecs: Vec<_> = rtc
+        .codec_config()
+        .params()
+        .iter()
+        .filter(|p| remote_pts.contains(&p.pt()))
+        .filter_map(|p| codec_key(p).map(|key| (p.pt(), key)))
+        .collect();
+    if codecs.is_empty() {
+        return Err(SfuError::Unsupported(
+            "no common video codec; offer H.264 or VP8".into(),
+        ));
+    }
+    let role = match side {
+        Side::Publisher => Role::Publisher(Publisher {
+            codecs,
+            video_ssrc: None,
+            nacks_reported: 0,
+        }),
+        Side::Subscriber => Role::Subscriber(Subscriber {
+            mid,
+            codecs,
+            forward: ForwardState::new(seeds.0, seeds.1),
+            replayed_at: None,
+            first_packet_sent: false,
+            paused_for_loss: false,
+            nacks_reported: 0,
+        }),
+    };
+    let local_ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+    Ok(Negotiated {
+        rtc,
+        answer: answer.to_sdp_string(),
+        local_ufrag,
+        role,
+    })
+}

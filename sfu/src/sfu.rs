@@ -1,0 +1,342 @@
+//! The public face: [`Sfu`] owns the socket and threads, [`SfuHandle`] is what signaling
+//! calls. Everything here is control path; the packet path lives in the workers.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::broadcast;
+
+use crate::directory::{Directory, Entry, Route};
+use crate::metrics::Metrics;
+use crate::router::{self, RouterCmd};
+use crate::session::{negotiate, Side};
+use crate::worker::{self, NewPeer, WorkerMsg};
+use crate::{SfuConfig, SfuError};
+
+/// Identifies one publisher or subscriber session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+/// Things signaling may want to tell its clients about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// ICE and DTLS completed: media can flow.
+    PeerConnected {
+        /// The session.
+        session: SessionId,
+        /// Its camera.
+        camera_id: String,
+    },
+    /// The camera's publisher session ended (closed, disconnected or failed).
+    PublisherGone {
+        /// The camera.
+        camera_id: String,
+    },
+    /// A subscriber session ended.
+    SubscriberGone {
+        /// The session.
+        session: SessionId,
+        /// Its camera.
+        camera_id: String,
+    },
+}
+
+/// Longest accepted camera id, in bytes.
+const MAX_CAMERA_ID: usize = 128;
+
+/// State shared by the handle, the router and the workers. Only control-path fields
+/// are behind a lock.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: SfuConfig,
+    pub(crate) metrics: Metrics,
+    pub(crate) events: broadcast::Sender<SfuEvent>,
+    pub(crate) candidate: SocketAddr,
+    directory: Mutex<Directory>,
+    workers: Vec<mpsc::Sender<WorkerMsg>>,
+    router: tokio::sync::mpsc::UnboundedSender<RouterCmd>,
+    next_session: AtomicU64,
+}
+
+impl Shared {
+    fn directory(&self) -> MutexGuard<'_, Directory> {
+        // The directory stays consistent at every await-free step; a panic elsewhere
+        // while holding it cannot leave it half-updated, so poisoning is ignored.
+        self.directory.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn broadcast_route(&self, camera: &Arc<str>, route: &Route) {
+        for tx in &self.workers {
+            let _ = tx.send(WorkerMsg::Route {
+                camera: Arc::clone(camera),
+                route: route.clone(),
+            });
+        }
+    }
+
+    /// A worker dropped a peer: update the table, the routes, the router and listeners.
+    pub(crate) fn forget_session(&self, session: crate::SessionId) {
+        let mut directory = self.directory();
+        let Some((entry, route)) = directory.remove(session) else {
+            return;
+        };
+        self.broadcast_route(&entry.camera, &route);
+        drop(directory);
+        let _ = self.router.send(RouterCmd::Remove(session));
+        let camera_id = entry.camera.to_string();
+        let event = match entry.side {
+            Side::Publisher => {
+                self.metrics.publishers.dec();
+                SfuEvent::PublisherGone { camera_id }
+            }
+            Side::Subscriber => {
+                self.metrics.subscribers.dec();
+                SfuEvent::SubscriberGone { session, camera_id }
+            }
+        };
+        let _ = self.events.send(event);
+    }
+
+    /// Send a message to the worker with this index.
+    pub(crate) fn to_worker(&self, index: usize, msg: WorkerMsg) {
+        if let Some(tx) = self.workers.get(index) {
+            let _ = tx.send(msg);
+        }
+    }
+}
+
+/// The running SFU: one UDP socket, a router task and the worker threads.
+#[derive(Debug)]
+pub struct Sfu {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    threads: Vec<JoinHandle<()>>,
+    router_task: tokio::task::JoinHandle<()>,
+}
+
+impl Sfu {
+    /// Bind the UDP socket and start the workers. Port 0 picks a free port (tests).
+    /// Must be called inside a tokio runtime (the router is a task on it).
+    pub async fn start(config: SfuConfig) -> Result<Self, SfuError> {
+        config.validate()?;
+        let socket = std::net::UdpSocket::bind(config.bind)?;
+        let local_addr = socket.local_addr()?;
+        let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
+        let metrics = Metrics::new()?;
+        let (events, _) = broadcast::channel(1024);
+        let (router_tx, router_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut senders = Vec::with_capacity(config.workers);
+        let mut receivers = Vec::with_capacity(config.workers);
+        for _ in 0..config.workers {
+            let (tx, rx) = mpsc::channel();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            metrics,
+            events,
+            candidate,
+            directory: Mutex::new(Directory::default()),
+            workers: senders.clone(),
+            router: router_tx,
+            next_session: AtomicU64::new(1),
+        });
+        let mut threads = Vec::with_capacity(config.workers);
+        for (index, rx) in receivers.into_iter().enumerate() {
+            let send_socket = socket.try_clone()?;
+            threads.push(worker::spawn(index, rx, send_socket, Arc::clone(&shared))?);
+        }
+        socket.set_nonblocking(true)?;
+        let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let router_task = tokio::spawn(router::run(
+            socket,
+            candidate,
+            senders,
+            router_rx,
+            shared.metrics.clone(),
+        ));
+        tracing::info!(%local_addr, %candidate, workers = config.workers, "SFU started");
+        Ok(Self {
+            shared,
+            local_addr,
+            threads,
+            router_task,
+        })
+    }
+
+    /// A cheap, cloneable handle for signaling.
+    pub fn handle(&self) -> SfuHandle {
+        SfuHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The bound UDP address (the real port when started with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Close every peer, stop the workers and the router, and wait for them.
+    pub async fn shutdown(mut self) {
+        let sessions = self.shared.directory().sessions();
+        let handle = self.handle();
+        for session in sessions {
+            handle.close(session).await;
+        }
+        for index in 0..self.shared.workers.len() {
+            self.shared.to_worker(index, WorkerMsg::Shutdown);
+        }
+        self.router_task.abort();
+        let threads = std::mem::take(&mut self.threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+impl Drop for Sfu {
+    /// Dropping without [`Sfu::shutdown`] still stops the threads (without waiting).
+    fn drop(&mut self) {
+        for index in 0..self.shared.workers.len() {
+            self.shared.to_worker(index, WorkerMsg::Shutdown);
+        }
+        self.router_task.abort();
+    }
+}
+
+/// Signaling's handle on the SFU.
+#[derive(Clone, Debug)]
+pub struct SfuHandle {
+    shared: Arc<Shared>,
+}
+
+impl SfuHandle {
+    /// Camera publishes: takes its SDP offer (sendonly video, H.264 and/or VP8, with RTX
+    /// so the SFU can NACK upstream) and returns the answer.
+    pub async fn publish(
+        &self,
+        camera_id: &str,
+        offer_sdp: &str,
+    ) -> Result<(SessionId, String), SfuError> {
+        check_camera_id(camera_id)?;
+        if self.shared.directory().is_publishing(camera_id) {
+            return Err(SfuError::CameraAlreadyPublishing);
+        }
+        self.open(Side::Publisher, camera_id, offer_sdp)
+    }
+
+    /// Viewer subscribes: takes the viewer's SDP offer (recvonly video) and returns the
+    /// answer. Allowed before the camera publishes; media starts when it does.
+    pub async fn subscribe(
+        &self,
+        camera_id: &str,
+        offer_sdp: &str,
+    ) -> Result<(SessionId, String), SfuError> {
+        check_camera_id(camera_id)?;
+        self.open(Side::Subscriber, camera_id, offer_sdp)
+    }
+
+    fn open(
+        &self,
+        side: Side,
+        camera_id: &str,
+        offer_sdp: &str,
+    ) -> Result<(SessionId, String), SfuError> {
+        let shared = &self.shared;
+        let id = SessionId(shared.next_session.fetch_add(1, Ordering::Relaxed));
+        let seeds = seeds_for(id);
+        let negotiated = negotiate(side, offer_sdp, shared.candidate, &shared.config, seeds)?;
+        let worker = usize::try_from(id.0).unwrap_or(0) % shared.workers.len();
+        let camera: Arc<str> = Arc::from(camera_id);
+        let mut directory = shared.directory();
+        let entry = Entry {
+            camera: Arc::clone(&camera),
+            side,
+            worker,
+        };
+        let (camera, route) = directory.add(id, entry)?;
+        let _ = shared.router.send(RouterCmd::Add {
+            ufrag: negotiated.local_ufrag,
+            session: id,
+            worker,
+        });
+        shared.to_worker(
+            worker,
+            WorkerMsg::AddPeer(Box::new(NewPeer {
+                session: id,
+                camera: Arc::clone(&camera),
+                rtc: negotiated.rtc,
+                role: negotiated.role,
+            })),
+        );
+        shared.broadcast_route(&camera, &route);
+        drop(directory);
+        match side {
+            Side::Publisher => shared.metrics.publishers.inc(),
+            Side::Subscriber => shared.metrics.subscribers.inc(),
+        }
+        tracing::debug!(session = id.0, ?side, camera = camera_id, "session opened");
+        Ok((id, negotiated.answer))
+    }
+
+    /// Close a session (no-op when it is already gone). Its `*Gone` event follows.
+    pub async fn close(&self, session: SessionId) {
+        let worker = self.shared.directory().worker_of(session);
+        if let Some(worker) = worker {
+            self.shared.to_worker(worker, WorkerMsg::ClosePeer(session));
+        }
+    }
+
+    /// Subscribe to session events.
+    pub fn events(&self) -> broadcast::Receiver<SfuEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Prometheus text exposition of the SFU registry.
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.text()
+    }
+
+    /// The SFU's Prometheus registry (to merge into another exporter).
+    pub fn registry(&self) -> prometheus::Registry {
+        self.shared.metrics.registry.clone()
+    }
+
+    /// Test hook: make the worker panic while handling this peer, to prove isolation.
+    #[doc(hidden)]
+    pub fn inject_peer_panic(&self, session: SessionId) {
+        let worker = self.shared.directory().worker_of(session);
+        if let Some(worker) = worker {
+            self.shared.to_worker(worker, WorkerMsg::InjectPanic(session));
+        }
+    }
+}
+
+fn check_camera_id(camera_id: &str) -> Result<(), SfuError> {
+    if camera_id.is_empty() || camera_id.len() > MAX_CAMERA_ID {
+        return Err(SfuError::InvalidCameraId(format!(
+            "must be 1..={MAX_CAMERA_ID} bytes"
+        )));
+    }
+    if camera_id.chars().any(char::is_control) {
+        return Err(SfuError::InvalidCameraId(
+            "must not contain control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Unpredictable initial sequence number and timestamp (RFC 3550 §5.1) without a
+/// random-number dependency: the std hasher is randomly keyed per process.
+fn seeds_for(id: SessionId) -> (u16, u32) {
+    use std::hash::{BuildHasher, RandomState};
+    let bits = RandomState::new().hash_one(id.0);
+    // Keep the sequence number below 2^15 so the first rollover is far away.
+    ((bits as u16) & 0x7fff, (bits >> 32) as u32)
+}

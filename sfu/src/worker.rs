@@ -1,0 +1,320 @@
+//! A worker thread: owns a shard of the peers and drives their str0m state machines.
+//!
+//! Everything a worker touches on the packet path is its own (`&mut self`); other
+//! threads reach it only through its channel, so no lock is taken per packet.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use str0m::net::{Protocol, Receive};
+use str0m::{Input, Rtc, RtcError};
+
+use crate::cache::KeyframeCache;
+use crate::directory::Route;
+use crate::packet::MediaPacket;
+use crate::peer::{Peer, PeerOutput, Role};
+use crate::pli::PliCoalescer;
+use crate::sfu::Shared;
+use crate::{SessionId, SfuEvent};
+
+/// Upper bound on a worker's sleep, so it notices a closed channel promptly.
+const MAX_IDLE: Duration = Duration::from_millis(500);
+
+/// A negotiated peer moving to its worker.
+pub(crate) struct NewPeer {
+    pub(crate) session: SessionId,
+    pub(crate) camera: Arc<str>,
+    pub(crate) rtc: Rtc,
+    pub(crate) role: Role,
+}
+
+/// Everything a worker can be told.
+pub(crate) enum WorkerMsg {
+    /// A datagram for one of this worker's peers.
+    Datagram {
+        session: SessionId,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: Vec<u8>,
+        at: Instant,
+    },
+    AddPeer(Box<NewPeer>),
+    ClosePeer(SessionId),
+    /// Where a camera's peers live now.
+    Route { camera: Arc<str>, route: Route },
+    /// A packet from a publisher on another worker.
+    Media {
+        camera: Arc<str>,
+        packet: Arc<MediaPacket>,
+    },
+    /// The publisher worker's key-frame cache, sent before any `Media` to a new worker.
+    CacheSnapshot {
+        camera: Arc<str>,
+        packets: Vec<Arc<MediaPacket>>,
+    },
+    /// A subscriber elsewhere needs a key frame (sent to the publisher's worker).
+    KeyframeWanted { camera: Arc<str> },
+    InjectPanic(SessionId),
+    Shutdown,
+}
+
+/// One camera as seen by one worker.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    pub(crate) publisher: Option<SessionId>,
+    pub(crate) subscribers: Vec<SessionId>,
+    pub(crate) route: Route,
+    pub(crate) cache: KeyframeCache,
+    pub(crate) pli: PliCoalescer,
+    /// A snapshot from the publisher's worker is on its way: do not ask for a key frame.
+    pub(crate) snapshot_pending: bool,
+}
+
+pub(crate) struct Worker {
+    pub(crate) index: usize,
+    rx: Receiver<WorkerMsg>,
+    socket: UdpSocket,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) peers: HashMap<SessionId, Peer>,
+    pub(crate) feeds: HashMap<Arc<str>, Feed>,
+}
+
+/// Start worker `index` on its own named thread.
+pub(crate) fn spawn(
+    index: usize,
+    rx: Receiver<WorkerMsg>,
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("sfu-worker-{index}"))
+        .spawn(move || {
+            Worker {
+                index,
+                rx,
+                socket,
+                shared,
+                peers: HashMap::new(),
+                feeds: HashMap::new(),
+            }
+            .run();
+        })
+}
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            let now = Instant::now();
+            let wait = self.next_deadline(now).saturating_duration_since(now);
+            match self.rx.recv_timeout(wait) {
+                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.handle_timeouts(Instant::now());
+        }
+        let sessions: Vec<_> = self.peers.keys().copied().collect();
+        for session in sessions {
+            self.remove_peer(session);
+        }
+    }
+
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let peers = self.peers.values().map(|p| p.timeout);
+        let plis = self.feeds.values().filter_map(|f| f.pli.deadline());
+        peers.chain(plis).fold(now + MAX_IDLE, Instant::min)
+    }
+
+    fn handle(&mut self, msg: WorkerMsg) {
+        match msg {
+            WorkerMsg::Datagram {
+                session,
+                source,
+                destination,
+                data,
+                at,
+            } => self.drive(session, |peer| {
+                let Ok(contents) = data.as_slice().try_into() else {
+                    return Ok(());
+                };
+                let input = Input::Receive(
+                    at,
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination,
+                        contents,
+                    },
+                );
+                if peer.rtc.accepts(&input) {
+                    peer.rtc.handle_input(input)?;
+                }
+                Ok(())
+            }),
+            WorkerMsg::AddPeer(new) => self.add_peer(*new),
+            WorkerMsg::ClosePeer(session) => {
+                self.drive(session, |peer| {
+                    peer.rtc.disconnect();
+                    Ok(())
+                });
+                self.remove_peer(session);
+            }
+            WorkerMsg::Route { camera, route } => self.on_route(camera, route),
+            WorkerMsg::Media { camera, packet } => self.fan_out(&camera, &packet, false),
+            WorkerMsg::CacheSnapshot { camera, packets } => self.on_snapshot(&camera, packets),
+            WorkerMsg::KeyframeWanted { camera } => self.request_keyframe(&camera),
+            WorkerMsg::InjectPanic(session) => {
+                self.drive(session, |_| panic!("injected panic (test hook)"));
+            }
+            WorkerMsg::Shutdown => {}
+        }
+    }
+
+    fn handle_timeouts(&mut self, now: Instant) {
+        let due: Vec<SessionId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.timeout <= now)
+            .map(|(s, _)| *s)
+            .collect();
+        for session in due {
+            self.drive(session, |peer| peer.rtc.handle_input(Input::Timeout(now)));
+        }
+        let due: Vec<Arc<str>> = self
+            .feeds
+            .iter_mut()
+            .filter(|(_, f)| f.publisher.is_some())
+            .filter_map(|(camera, f)| f.pli.poll(now).then(|| Arc::clone(camera)))
+            .collect();
+        for camera in due {
+            self.send_pli(&camera);
+        }
+    }
+
+    fn add_peer(&mut self, new: NewPeer) {
+        let now = Instant::now();
+        let feed = self.feed(&new.camera);
+        match new.role {
+            Role::Publisher(_) => feed.publisher = Some(new.session),
+            Role::Subscriber(_) => feed.subscribers.push(new.session),
+        }
+        self.peers.insert(
+            new.session,
+            Peer {
+                session: new.session,
+                camera: new.camera,
+                rtc: new.rtc,
+                created: now,
+                connected: false,
+                timeout: now,
+                role: new.role,
+            },
+        );
+        self.drive(new.session, |_| Ok(()));
+    }
+
+    pub(crate) fn feed(&mut self, camera: &Arc<str>) -> &mut Feed {
+        let config = &self.shared.config;
+        self.feeds.entry(Arc::clone(camera)).or_insert_with(|| Feed {
+            publisher: None,
+            subscribers: Vec::new(),
+            route: Route::default(),
+            cache: KeyframeCache::new(config.keyframe_cache_packets),
+            pli: PliCoalescer::new(config.pli_min_interval),
+            snapshot_pending: false,
+        })
+    }
+
+    /// Run one mutation on a peer and drain it, isolated: a panic or engine error
+    /// closes this peer only.
+    pub(crate) fn drive(
+        &mut self,
+        session: SessionId,
+        op: impl FnOnce(&mut Peer) -> Result<(), RtcError>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        let mut outputs = Vec::new();
+        let socket = &self.socket;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if let Err(e) = op(peer) {
+                // Bad input for this peer: str0m stays consistent, keep going.
+                tracing::debug!(session = session.0, error = %e, "peer input refused");
+            }
+            peer.drain(socket, &mut outputs)
+        }));
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::info!(session = session.0, error = %e, "peer engine failed; closing");
+                outputs.push(PeerOutput::Gone);
+            }
+            Err(_) => {
+                tracing::error!(session = session.0, "peer panicked; closing it");
+                self.shared.metrics.peer_panics.inc();
+                outputs.clear();
+                outputs.push(PeerOutput::Gone);
+            }
+        }
+        for output in outputs {
+            self.on_output(session, output);
+        }
+    }
+
+    fn on_output(&mut self, session: SessionId, output: PeerOutput) {
+        match output {
+            PeerOutput::Connected => self.on_connected(session),
+            PeerOutput::Gone => self.remove_peer(session),
+            PeerOutput::Rtp(packet) => self.on_publisher_packet(session, packet),
+            PeerOutput::KeyframeRequest => self.on_viewer_keyframe_request(session),
+            PeerOutput::EgressStats { nacks, loss } => self.on_egress_stats(session, nacks, loss),
+            PeerOutput::IngressStats { nacks } => {
+                if let Some(Role::Publisher(p)) = self.peers.get_mut(&session).map(|p| &mut p.role)
+                {
+                    let delta = nacks.saturating_sub(p.nacks_reported);
+                    p.nacks_reported = nacks;
+                    self.shared.metrics.nacks_sent_upstream.inc_by(delta);
+                }
+            }
+        }
+    }
+
+    fn on_connected(&mut self, session: SessionId) {
+        let Some(peer) = self.peers.get(&session) else {
+            return;
+        };
+        let camera = Arc::clone(&peer.camera);
+        let is_subscriber = matches!(peer.role, Role::Subscriber(_));
+        let _ = self.shared.events.send(SfuEvent::PeerConnected {
+            session,
+            camera_id: camera.to_string(),
+        });
+        if is_subscriber {
+            self.serve_new_subscriber(session, &camera);
+        }
+    }
+
+    pub(crate) fn remove_peer(&mut self, session: SessionId) {
+        let Some(peer) = self.peers.remove(&session) else {
+            return;
+        };
+        if let Some(feed) = self.feeds.get_mut(&peer.camera) {
+            feed.subscribers.retain(|s| *s != session);
+            if feed.publisher == Some(session) {
+                feed.publisher = None;
+            }
+        }
+        if let Role::Subscriber(sub) = &peer.role {
+            if sub.paused_for_loss {
+                self.shared.metrics.paused_subscribers.dec();
+            }
+        }
+        self.shared.forget_session(session);
+    }
+}
