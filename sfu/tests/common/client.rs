@@ -1,0 +1,376 @@
+//! A real str0m WebRTC client (publisher or subscriber) on 127.0.0.1 for SFU tests and
+//! the bench: its own thread, its own UDP socket, optional seeded loss.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+
+/// Which codec a client uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestCodec {
+    Vp8,
+    H264,
+}
+
+/// Deterministic xorshift64*: seeded loss and payload bytes without a rand dependency.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// Loss applied to RTP datagrams only (never STUN, DTLS or RTCP), seeded.
+#[derive(Clone, Debug)]
+pub struct Loss {
+    pub outgoing: f64,
+    pub incoming: f64,
+    pub seed: u64,
+    /// Only RTP datagrams number `from..until` (counted per direction) may be lost, so
+    /// the stream starts and ends cleanly, as in str0m's own loss tests.
+    pub from: u64,
+    pub until: u64,
+}
+
+impl Loss {
+    fn applies(&self, index: u64) -> bool {
+        (self.from..self.until).contains(&index)
+    }
+}
+
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() > 12
+        && (128..192).contains(&datagram[0])
+        && !(64..96).contains(&(datagram[1] & 0x7f))
+}
+
+/// One RTP packet as the client received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub pt: Pt,
+    pub marker: bool,
+    pub timestamp: u32,
+    pub payload: Vec<u8>,
+}
+
+/// What the client observed, shared with the test thread.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub connected: bool,
+    /// By extended sequence number.
+    pub received: BTreeMap<u64, Received>,
+    pub keyframe_requests: u32,
+    pub dropped_by_loss: u32,
+}
+
+enum Cmd {
+    Write {
+        payload: Vec<u8>,
+        marker: bool,
+        timestamp: u32,
+    },
+    RequestKeyframe,
+    Stop,
+}
+
+/// An offer made, waiting for the SFU's answer.
+pub struct Pending {
+    rtc: Rtc,
+    pending: SdpPendingOffer,
+    socket: UdpSocket,
+    mid: Mid,
+    /// Longest sleep between command checks: short for a camera that writes media,
+    /// longer for viewers so hundreds of them do not spin the CPU.
+    max_wait: Duration,
+    pub offer: String,
+}
+
+/// A running client.
+pub struct Client {
+    /// The SFU session, filled in by the harness.
+    pub session: sfu::SessionId,
+    cmd: mpsc::Sender<Cmd>,
+    observed: Arc<Mutex<Observed>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn config(codec: TestCodec, subscriber_pts: bool) -> RtcConfig {
+    let mut config = RtcConfig::new().set_rtp_mode(true).clear_codecs();
+    match (codec, subscriber_pts) {
+        (TestCodec::Vp8, _) => config = config.enable_vp8(true),
+        (TestCodec::H264, false) => config = config.enable_h264(true),
+        (TestCodec::H264, true) => {
+            // Browser-like numbering that differs from the camera's (DESIGN.md pitfalls):
+            // the SFU must map by packetization mode and profile, not by number.
+            let codecs = config.codec_config();
+            codecs.add_h264(102.into(), Some(103.into()), false, 0x42e01f);
+            codecs.add_h264(104.into(), Some(105.into()), true, 0x42001f);
+            codecs.add_h264(106.into(), Some(107.into()), true, 0x42e01f);
+        }
+    }
+    config
+}
+
+impl Pending {
+    /// A publisher (sendonly) or subscriber (recvonly) offer from a client on 127.0.0.1.
+    pub fn new(codec: TestCodec, direction: Direction) -> Self {
+        let socket =
+            UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind client socket on loopback");
+        let addr = socket.local_addr().expect("client address");
+        let mut rtc = config(codec, direction == Direction::RecvOnly).build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
+        let mut change = rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Video, direction, None, None, None);
+        let (offer, pending) = change.apply().expect("offer");
+        let max_wait = if direction == Direction::SendOnly {
+            Duration::from_millis(2)
+        } else {
+            Duration::from_millis(20)
+        };
+        Self {
+            rtc,
+            pending,
+            socket,
+            mid,
+            max_wait,
+            offer: offer.to_sdp_string(),
+        }
+    }
+
+    /// Apply the SFU's answer and start the client thread.
+    pub fn start(mut self, answer: &str, loss: Option<Loss>) -> Client {
+        let answer = SdpAnswer::from_sdp_string(answer).expect("SFU answer parses");
+        self.rtc
+            .sdp_api()
+            .accept_answer(self.pending, answer)
+            .expect("answer accepted");
+        let observed = Arc::new(Mutex::new(Observed::default()));
+        let (cmd, rx) = mpsc::channel();
+        let shared = Arc::clone(&observed);
+        let (rtc, socket, mid, max_wait) = (self.rtc, self.socket, self.mid, self.max_wait);
+        let thread = std::thread::spawn(move || run(rtc, socket, mid, max_wait, rx, shared, loss));
+        Client {
+            session: sfu::SessionId(0),
+            cmd,
+            observed,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn pick_send_pt(rtc: &Rtc, mid: Mid) -> Option<Pt> {
+    let remote = rtc.media(mid)?.remote_pts().to_vec();
+    let params = rtc.codec_config().params();
+    let ok = |p: &&str0m::format::PayloadParams| remote.contains(&p.pt());
+    params
+        .iter()
+        .filter(ok)
+        .find(|p| {
+            p.spec().codec == Codec::H264
+                && p.spec().format.packetization_mode == Some(1)
+                && p.spec().format.profile_level_id == Some(0x42e01f)
+        })
+        .or_else(|| params.iter().filter(ok).next())
+        .map(|p| p.pt())
+}
+
+fn run(
+    mut rtc: Rtc,
+    socket: UdpSocket,
+    mid: Mid,
+    max_wait: Duration,
+    commands: mpsc::Receiver<Cmd>,
+    observed: Arc<Mutex<Observed>>,
+    loss: Option<Loss>,
+) {
+    let local = socket.local_addr().expect("local address");
+    let mut rng = Rng::new(loss.as_ref().map_or(1, |l| l.seed));
+    let mut buf = vec![0u8; 2048];
+    let mut send_pt = None;
+    // Publishers start at a small sequence number: str0m needs no ROC signalling then.
+    let mut next_seq: u64 = 1;
+    let (mut rtp_out, mut rtp_in) = (0u64, 0u64);
+    loop {
+        // Drain to the next timeout (str0m run-loop contract).
+        let timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => {
+                    let rtp = is_rtp(&t.contents);
+                    rtp_out += u64::from(rtp);
+                    let lose = loss.as_ref().is_some_and(|l| {
+                        rtp && l.applies(rtp_out) && rng.chance(l.outgoing)
+                    });
+                    if lose {
+                        lock(&observed).dropped_by_loss += 1;
+                    } else {
+                        let _ = socket.send_to(&t.contents, t.destination);
+                    }
+                }
+                Ok(Output::Event(event)) => on_event(event, &observed),
+                Err(_) => return,
+            }
+        };
+        match commands.try_recv() {
+            Ok(Cmd::Write {
+                payload,
+                marker,
+                timestamp,
+            }) => {
+                if send_pt.is_none() {
+                    send_pt = pick_send_pt(&rtc, mid);
+                }
+                if let (Some(pt), Some(tx)) = (send_pt, rtc.direct_api().stream_tx_by_mid(mid, None)) {
+                    let seq = next_seq;
+                    next_seq += 1;
+                    tx.write_rtp(
+                        RtpWrite::new(pt, seq.into(), timestamp, Instant::now(), payload)
+                            .marker(marker)
+                            .nackable(true),
+                    );
+                }
+                continue;
+            }
+            Ok(Cmd::RequestKeyframe) => {
+                if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, None) {
+                    rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+                }
+                continue;
+            }
+            Ok(Cmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        let wait = timeout
+            .saturating_duration_since(Instant::now())
+            .clamp(Duration::from_millis(1), max_wait);
+        let _ = socket.set_read_timeout(Some(wait));
+        let input = match socket.recv_from(&mut buf) {
+            Ok((n, source)) => {
+                let rtp = is_rtp(&buf[..n]);
+                rtp_in += u64::from(rtp);
+                let lose = loss
+                    .as_ref()
+                    .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
+                if lose {
+                    lock(&observed).dropped_by_loss += 1;
+                    continue;
+                }
+                let Ok(contents) = buf[..n].try_into() else {
+                    continue;
+                };
+                Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: local,
+                        contents,
+                    },
+                )
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Input::Timeout(Instant::now())
+            }
+            Err(_) => return,
+        };
+        if rtc.handle_input(input).is_err() {
+            return;
+        }
+    }
+}
+
+fn on_event(event: Event, observed: &Arc<Mutex<Observed>>) {
+    match event {
+        Event::Connected => lock(observed).connected = true,
+        Event::KeyframeRequest(_) => lock(observed).keyframe_requests += 1,
+        Event::RtpPacket(p) => {
+            lock(observed).received.insert(
+                *p.seq_no,
+                Received {
+                    pt: p.header.payload_type,
+                    marker: p.header.marker,
+                    timestamp: p.header.timestamp,
+                    payload: p.payload.to_vec(),
+                },
+            );
+        }
+        _ => {}
+    }
+}
+
+fn lock(observed: &Arc<Mutex<Observed>>) -> MutexGuard<'_, Observed> {
+    observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Client {
+    /// Queue one RTP packet (publishers).
+    pub fn write(&mut self, payload: Vec<u8>, marker: bool, timestamp: u32) {
+        let _ = self.cmd.send(Cmd::Write {
+            payload,
+            marker,
+            timestamp,
+        });
+    }
+
+    /// Send a PLI for the received stream (subscribers).
+    pub fn request_keyframe(&self) {
+        let _ = self.cmd.send(Cmd::RequestKeyframe);
+    }
+
+    /// A view of what was observed so far.
+    pub fn observed(&self) -> MutexGuard<'_, Observed> {
+        lock(&self.observed)
+    }
+
+    /// Stop the thread.
+    pub fn stop(mut self) {
+        let _ = self.cmd.send(Cmd::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.cmd.send(Cmd::Stop);
+    }
+}
+
+/// Poll `cond` every few milliseconds until it holds; panic with `what` after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -1,0 +1,99 @@
+use std::time::Duration;
+
+use sfu::SfuConfig;
+
+use crate::common::*;
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mid_stream_joiner_gets_cached_keyframe_and_no_pli_reaches_the_camera() {
+    // Three workers: early viewer on 1, camera on 2, late viewer on 0 — a worker that
+    // never saw this camera, so the cache travels as a snapshot between workers.
+    let sfu = start_sfu(3).await;
+    let early = subscriber(&sfu, "cam", TestCodec::H264, None).await;
+    let mut camera = publisher(&sfu, "cam", TestCodec::H264, None).await;
+    let mut source = FrameSource::new(TestCodec::H264, 3);
+    let packets_per_frame = 3;
+    let sent = send_frames(&mut camera, &mut source, 45, 30, packets_per_frame).await;
+    wait_until("early viewer has everything", DEADLINE, || {
+        early.observed().received.len() >= sent.len()
+    })
+    .await;
+
+    let late = subscriber(&sfu, "cam", TestCodec::H264, None).await;
+    let since_keyframe = &sent[30 * packets_per_frame..];
+    wait_until("late viewer has the cached group of pictures", DEADLINE, || {
+        late.observed().received.len() >= since_keyframe.len()
+    })
+    .await;
+    let replayed = received_payloads(&late);
+    assert_eq!(replayed, since_keyframe, "replay starts at the key frame");
+    assert_eq!(replayed[0][0] & 0x1f, 24, "first packet is the STAP-A with SPS/PPS");
+
+    // The camera keeps going; the late viewer continues seamlessly.
+    let more = send_frames(&mut camera, &mut source, 5, 30, packets_per_frame).await;
+    let mut expected = since_keyframe.to_vec();
+    expected.extend(more);
+    wait_until("late viewer follows live", DEADLINE, || {
+        late.observed().received.len() >= expected.len()
+    })
+    .await;
+    assert_eq!(received_payloads(&late), expected);
+
+    let text = sfu.handle().metrics_text();
+    assert_eq!(metric(&text, "sfu_keyframe_cache_hits_total"), 1, "{text}");
+    assert_eq!(metric(&text, "sfu_plis_sent_upstream_total"), 0, "{text}");
+    assert_eq!(camera.observed().keyframe_requests, 0, "no PLI reached the camera");
+    sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_plis_are_relayed_and_coalesced_to_one_per_interval() {
+    let config = SfuConfig {
+        workers: 2,
+        // Long enough that the merged follow-up can never fire during the test: the
+        // count below is exact, not timing-dependent.
+        pli_min_interval: Duration::from_secs(3600),
+        replay_grace: Duration::ZERO,
+        ..loopback_config()
+    };
+    let sfu = start_sfu_with(config).await;
+    let viewers = [
+        subscriber(&sfu, "cam", TestCodec::Vp8, None).await,
+        subscriber(&sfu, "cam", TestCodec::Vp8, None).await,
+        subscriber(&sfu, "cam", TestCodec::Vp8, None).await,
+    ];
+    let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, None).await;
+    let mut source = FrameSource::new(TestCodec::Vp8, 4);
+    let sent = send_frames(&mut camera, &mut source, 10, 30, 2).await;
+    for viewer in &viewers {
+        wait_until("media flowing", DEADLINE, || {
+            viewer.observed().received.len() >= sent.len()
+        })
+        .await;
+    }
+    for _ in 0..5 {
+        for viewer in &viewers {
+            viewer.request_keyframe();
+        }
+    }
+    let handle = sfu.handle();
+    wait_until("all 15 viewer PLIs counted", DEADLINE, || {
+        metric(&handle.metrics_text(), "sfu_keyframe_requests_from_viewers_total") >= 15
+    })
+    .await;
+    wait_until("a PLI reaches the camera", DEADLINE, || {
+        camera.observed().keyframe_requests >= 1
+    })
+    .await;
+    let text = handle.metrics_text();
+    assert_eq!(metric(&text, "sfu_keyframe_requests_from_viewers_total"), 15);
+    assert_eq!(metric(&text, "sfu_plis_sent_upstream_total"), 1, "{text}");
+    assert_eq!(camera.observed().keyframe_requests, 1);
+    sfu.shutdown().await;
+}
