@@ -100,6 +100,8 @@ export async function launchBrowser({ initScript } = {}) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       // Let tests use the real camera stack on 127.0.0.1 without a device prompt.
       '--use-fake-ui-for-media-stream',
+      // Host candidates as plain addresses: the SFU cannot resolve mDNS names.
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
     ],
   });
   if (initScript) await context.addInitScript(initScript);

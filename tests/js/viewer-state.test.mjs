@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CameraState, KEY_RETRY_MS, KEY_ATTEMPTS, NO_KEY_RETRY_MS, OVERLAP_MS, MEDIA_RETRY_MS, STATUS_TEXT,
+  CameraState, KEY_RETRY_MS, KEY_ATTEMPTS, NO_KEY_RETRY_MS, OVERLAP_MS, MEDIA_RETRY_MS, KEY_REFRESH_MS, STATUS_TEXT,
 } from '../../web-viewer/js/camera-state.js';
 import { Backoff } from '../../web-viewer/js/backoff.js';
 
@@ -45,6 +45,17 @@ test('a key starts media, losing it stops media', () => {
   const expired = cam.plan(2 * HOUR_SECS * 1000);
   assert.deepEqual(types(expired), ['forget-generation', 'request-key', 'unsubscribe']);
   assert.equal(expired[0].generation, 3);
+});
+
+test('a fresh key is asked for shortly before the newest one expires', () => {
+  const { cam } = onlineCamera();
+  cam.keyAccepted(3, 1000, 0);
+  assert.deepEqual(types(cam.plan(0)), ['subscribe']);
+  assert.deepEqual(cam.plan(1_000_000 - KEY_REFRESH_MS - 1), []);
+  assert.deepEqual(types(cam.plan(1_000_000 - KEY_REFRESH_MS)), ['request-key']);
+  cam.keyAccepted(4, 2000, 1_000_000 - KEY_REFRESH_MS + 10);
+  assert.deepEqual(cam.plan(1_000_000 - KEY_REFRESH_MS + 20), []);
+  assert.equal(cam.media, 'subscribing', 'media never stopped across the refresh');
 });
 
 test('unanswered key requests end in "not authorized", then rare retries', () => {

@@ -135,6 +135,14 @@ async function main() {
     show(byId('no-cameras'), true);
   });
 
+  // Leaving the page closes the session at once, so the server stops forwarding media.
+  window.addEventListener('pagehide', () => signaling?.stop());
+  window.addEventListener('pageshow', (event) => {
+    // Back from the back/forward cache: the old session was closed on the way out.
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (event.persisted && saved) signIn(saved);
+  });
+
   show(byId('loading'), false);
   show(byId('app'), true);
   document.body.dataset.state = 'ready';

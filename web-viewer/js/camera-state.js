@@ -13,6 +13,8 @@ export const KEY_ATTEMPTS = 3;
 export const NO_KEY_RETRY_MS = 30_000;
 /** How long an older generation stays after a newer one arrived (rotation overlap). */
 export const OVERLAP_MS = 15_000;
+/** Ask for a fresh key this long before the newest one expires. */
+export const KEY_REFRESH_MS = 60_000;
 /** First and longest wait before subscribing again after media failed to start or died. */
 export const MEDIA_RETRY_MS = 2_000;
 export const MEDIA_RETRY_MAX_MS = 30_000;
@@ -93,10 +95,6 @@ export class CameraState {
     if (this.hasKey && !this.refused) this.needKey = true;
   }
 
-  subscribing() {
-    this.media = 'subscribing';
-  }
-
   mediaFlowing() {
     if (this.media === 'subscribing') this.media = 'live';
     this.mediaFailures = 0;
@@ -123,7 +121,9 @@ export class CameraState {
 
     const waited = this.keyRequestAt === null ? Infinity : nowMs - this.keyRequestAt;
     const retryAfter = this.refused ? NO_KEY_RETRY_MS : KEY_RETRY_MS;
-    if (this.needKey || !this.hasKey) {
+    const newest = this.hasKey ? this.keys.get(this.newestGeneration) : null;
+    const expiring = newest !== null && newest.expiresAtMs - nowMs <= KEY_REFRESH_MS;
+    if (this.needKey || !this.hasKey || expiring) {
       if (this.keyAttempts >= KEY_ATTEMPTS && waited >= KEY_RETRY_MS && !this.refused) {
         // Nobody answered: this device is not (or no longer) a member.
         this.refused = true;
