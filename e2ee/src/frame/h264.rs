@@ -8,7 +8,7 @@ use crate::Error;
 /// Start code Sealcam's normalized frames use before every NAL unit.
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 /// Length of the `00 00 01` that ends every start code.
-const SHORT_START_CODE_LEN: usize = 3;
+const SHORT_START_CODE_LEN: usize = START_CODE_SUFFIX.len();
 
 /// NAL unit types (H.264 Table 7-1) that matter here.
 const NAL_SLICE_NON_IDR: u8 = 1;
@@ -24,18 +24,13 @@ fn is_slice(header: u8) -> bool {
     matches!(nal_unit_type(header), NAL_SLICE_NON_IDR | NAL_SLICE_IDR)
 }
 
-/// Index of the first `00` of the next `00 00 01` at or after `from`.
+/// The three bytes that end every Annex B start code.
+const START_CODE_SUFFIX: [u8; 3] = [0, 0, 1];
+
+/// Index of the first `00` of the next `00 00 01` at or after `from` (SIMD substring search).
 fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
-    let mut index = from;
-    while index + 2 < data.len() {
-        match data[index + 2] {
-            // A start code at index, index+1 or index+2 needs data[index+2] to be 0 or 1.
-            1 if data[index] == 0 && data[index + 1] == 0 => return Some(index),
-            0 => index += 1,
-            _ => index += 3,
-        }
-    }
-    None
+    let rest = data.get(from..)?;
+    memchr::memmem::find(rest, &START_CODE_SUFFIX).map(|offset| from + offset)
 }
 
 /// Offsets of NAL unit header bytes, i.e. of the byte after each `00 00 01`, found lazily so
