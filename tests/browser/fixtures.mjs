@@ -14,6 +14,23 @@ export function cameraPublicBytes(cameraId) {
   return Buffer.concat([Buffer.from([0x02, 0x01, id.length]), id, rawPublic('ed25519'), rawPublic('x25519')]);
 }
 
+/** `ViewerPublic`: 0x04 | 0x01 | str8 name | [32] ed25519 pk | [32] x25519 pk. */
+export function viewerPublicBytes(name) {
+  const label = Buffer.from(name, 'utf8');
+  return Buffer.concat([Buffer.from([0x04, 0x01, label.length]), label, rawPublic('ed25519'), rawPublic('x25519')]);
+}
+
+/** `Membership` (e2ee/src/membership): members as [ViewerPublic bytes, role byte] pairs. */
+export function membershipBytes(cameraId, version, members) {
+  const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+  const id = Buffer.from(cameraId, 'utf8');
+  const parts = [Buffer.from([0x09, 0x01, id.length]), id, u64(version), Buffer.from([0, 0, 0, members.length])];
+  for (const [device, role] of members) {
+    parts.push(Buffer.from([device.length >> 8, device.length & 0xff]), device, Buffer.from([role]), u64(1_767_225_600));
+  }
+  return Buffer.concat(parts);
+}
+
 const FIXTURE = new URL('../../e2ee/tests/vectors/wasm_fixture.json', import.meta.url);
 
 /** The shared WASM fixture (a device, a camera, envelopes, a pairing code), if present. */

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, screenshot, started, nextMessage, recordMessages } from './harness.mjs';
-import { cameraPublicBytes, seedStore, wasmFixture } from './fixtures.mjs';
+import { cameraPublicBytes, viewerPublicBytes, membershipBytes, seedStore, wasmFixture } from './fixtures.mjs';
 import { KEY_ATTEMPTS, KEY_RETRY_MS } from '../../web-viewer/js/camera-state.js';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl';
@@ -119,6 +119,7 @@ test('pairing through the UI pins the camera, then its key arrives and media is 
   assert.ok(fixture, 'e2ee/tests/vectors/wasm_fixture.json is missing: cargo run -p e2ee --example gen_wasm_fixture fixture');
   const cameraId = fixture.camera_id;
   const envelopes = fixture.envelopes.map((e) => Buffer.from(e.envelope_hex, 'hex').toString('base64'));
+  let membership = Buffer.alloc(0);
   let pairAnswer = Buffer.concat([Buffer.from([0x00]), Buffer.from(fixture.other_camera_public_hex, 'hex'), Buffer.from([0x01])]);
   const sessions = welcomeWith([cameraId], {
     online: true,
@@ -128,6 +129,8 @@ test('pairing through the UI pins the camera, then its key arrives and media is 
         ws.send({ type: 'pair_response', camera_id: cameraId, payload: pairAnswer.toString('base64') });
       } else if (message.type === 'key_request') {
         for (const payload of envelopes) ws.send({ type: 'key_envelope', camera_id: cameraId, payload });
+      } else if (message.type === 'owner_command' && message.payload === 'TA==') {
+        ws.send({ type: 'owner_result', camera_id: cameraId, payload: Buffer.concat([Buffer.from([0]), membership]).toString('base64') });
       }
     },
   });
@@ -173,6 +176,29 @@ test('pairing through the UI pins the camera, then its key arrives and media is 
     assert.equal(await tile.getAttribute('data-role'), 'owner');
     assert.equal(await tile.locator('.fingerprint').textContent(), `Camera fingerprint: ${fixture.camera_fingerprint}`);
     await screenshot(page, 'viewer-paired-keyed');
+
+    // Owner tools: the member list shows every device with its fingerprint.
+    const ownCode = await page.locator('#device-code').inputValue();
+    const ownPublic = Buffer.from(ownCode.replace('sealcam-device:', ''), 'base64');
+    const other = viewerPublicBytes('kitchen tablet');
+    membership = membershipBytes(cameraId, 3, [[ownPublic, 1], [other, 2]]);
+    await tile.getByRole('button', { name: 'Members' }).click();
+    const dialog = page.locator('#members-dialog');
+    await page.waitForFunction(() => document.querySelectorAll('#members-list li').length === 2);
+    assert.match(await page.locator('#members-status').textContent(), /2 device\(s\), list version 3/);
+    const rows = await dialog.locator('#members-list li').allInnerTexts();
+    assert.match(rows[0], /fixture viewer · owner/);
+    assert.match(rows[0], new RegExp(await page.locator('#device-fingerprint').textContent()));
+    assert.match(rows[1], /kitchen tablet · viewer/);
+    assert.equal(await dialog.getByRole('button', { name: 'This device' }).isDisabled(), true, 'an owner cannot revoke itself here');
+    // A device code pasted for approval shows the newcomer's fingerprint to compare.
+    await dialog.getByLabel('Device code from the new device').fill(`sealcam-device:${other.toString('base64')}`);
+    await dialog.getByRole('button', { name: 'Check' }).click();
+    await page.waitForFunction(() => !document.getElementById('approve-check').hidden);
+    assert.equal(await page.locator('#approve-name').textContent(), 'kitchen tablet');
+    assert.match(await page.locator('#approve-fingerprint').textContent(), /^\d{5}( \d{5}){11}$/);
+    await screenshot(page, 'viewer-owner-members');
+    await dialog.getByRole('button', { name: 'Close' }).click();
 
     // Reload keeps the device and the pairing: the key is asked for again without a code.
     await page.reload();

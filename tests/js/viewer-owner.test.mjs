@@ -3,7 +3,8 @@
 // build that cannot sign commands says so instead of sending anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { listMembers, revokeMember, canSignCommands } from '../../web-viewer/js/owner.js';
+import { listMembers, revokeMember, approveMember, canSignCommands } from '../../web-viewer/js/owner.js';
+import { deviceCode, parseDeviceCode } from '../../web-viewer/js/payloads.js';
 
 const enc = new TextEncoder();
 const cat = (...parts) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...p])));
@@ -57,11 +58,29 @@ test("a camera's refusal and a server error reach the caller as sentences", asyn
 
 test('revoking signs for the list version it was read at', async () => {
   const calls = [];
-  const device = { signRevoke: (...args) => { calls.push(args); return Uint8Array.of(0x08, 0x01, 0xaa); } };
+  const device = {
+    signRevoke: (...args) => { calls.push(['revoke', ...args]); return Uint8Array.of(0x08, 0x01, 0xaa); },
+    signApprove: (...args) => { calls.push(['approve', ...args]); return Uint8Array.of(0x08, 0x01, 0xbb); },
+  };
   const signaling = fakeSignaling(() => ({ type: 'owner_result', camera_id: 'front-door', payload: b64(cat(0x00, LIST)) }));
   await revokeMember({ signaling, device, cameraId: 'front-door', deviceId: 'abcdef0123456789', version: 4, nowSecs: 1_764_000_500.7 });
-  assert.deepEqual(calls, [['front-door', 'abcdef0123456789', 4, 1_764_000_500]]);
+  const newcomer = viewerPublic('tablet', 9);
+  await approveMember({ signaling, device, cameraId: 'front-door', devicePublic: newcomer, role: 'viewer', version: 4, nowSecs: 1_764_000_501 });
+  assert.deepEqual(calls, [
+    ['revoke', 'front-door', 'abcdef0123456789', 4, 1_764_000_500],
+    ['approve', 'front-door', newcomer, 'viewer', 4, 1_764_000_501],
+  ]);
   assert.equal(signaling.sent[0].payload, b64(Uint8Array.of(0x08, 0x01, 0xaa)));
+  assert.equal(signaling.sent[1].payload, b64(Uint8Array.of(0x08, 0x01, 0xbb)));
+});
+
+test('device codes carry public keys only and survive line breaks', () => {
+  const keys = viewerPublic('tablet', 9);
+  const code = deviceCode(keys);
+  assert.match(code, /^sealcam-device:[A-Za-z0-9+/]+=*$/);
+  assert.deepEqual(parseDeviceCode(`  ${code.slice(0, 20)}\n${code.slice(20)} `), keys);
+  assert.throws(() => parseDeviceCode('AAAA'), /starts with "sealcam-device:"/);
+  assert.throws(() => parseDeviceCode('sealcam-device:***'), /not base64/);
 });
 
 test('without signing support nothing is sent and the person is told where to revoke', async () => {
@@ -69,7 +88,7 @@ test('without signing support nothing is sent and the person is told where to re
   const signaling = fakeSignaling(() => null);
   await assert.rejects(
     revokeMember({ signaling, device: {}, cameraId: 'front-door', deviceId: 'x', version: 1 }),
-    /camera-agent viewers revoke/,
+    /camera-agent viewers/,
   );
   assert.equal(signaling.sent.length, 0);
 });

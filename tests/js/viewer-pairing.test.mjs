@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDecryptor, readVector, fromHex } from './wasm-loader.mjs';
 import { pairCamera, PairingError } from '../../web-viewer/js/pairing.js';
-import { deviceIdOf } from '../../web-viewer/js/membership.js';
+import { deviceIdOf, describeDevice } from '../../web-viewer/js/membership.js';
+import { fingerprintOf, ROLE_CAMERA } from '../../web-viewer/js/fingerprint.js';
 import { parseViewerPublic, peekEnvelope, cameraIdOf } from '../../web-viewer/js/wire.js';
 
 const wasm = await loadDecryptor();
@@ -85,6 +86,13 @@ test('page-side readers agree with the WASM module', async () => {
   const parsed = parseViewerPublic(device.publicKeys());
   assert.equal(parsed.name, "Anna's phone");
   assert.equal(await deviceIdOf(parsed), device.deviceId);
+  assert.deepEqual(await describeDevice(parsed), { deviceId: device.deviceId, fingerprint: device.fingerprint() });
+  const camera = { id: '', keys: cameraPublic.subarray(3 + cameraPublic[2]) };
+  camera.id = Buffer.from(cameraPublic.subarray(3, 3 + cameraPublic[2])).toString();
+  assert.equal(
+    await fingerprintOf(ROLE_CAMERA, camera.id, camera.keys.subarray(0, 32), camera.keys.subarray(32, 64)),
+    fixture.camera_fingerprint,
+  );
   assert.equal(cameraIdOf(cameraPublic), wasm.cameraId(cameraPublic));
   for (const e of fixture.envelopes) {
     const header = peekEnvelope(fromHex(e.envelope_hex));

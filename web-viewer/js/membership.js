@@ -2,6 +2,7 @@
 // (layout: e2ee/src/membership/mod.rs). Parsing is pure; device ids are recomputed from the
 // public keys exactly as e2ee does, so the list cannot name a device other than its keys.
 import { Reader, Kind, WireError, parseViewerPublic } from './wire.js';
+import { fingerprintOf, ROLE_VIEWER } from './fingerprint.js';
 
 const ROLES = Object.freeze({ 1: 'owner', 2: 'viewer' });
 const DEVICE_ID_LABEL = new TextEncoder().encode('sealcam/v1 device-id');
@@ -42,10 +43,17 @@ export async function deviceIdOf(device, subtle = globalThis.crypto.subtle) {
   return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The list with each member's device id filled in, owners first, then by name. */
+/** A device's id and safety number from its public keys alone. */
+export async function describeDevice(device, subtle) {
+  const deviceId = await deviceIdOf(device, subtle);
+  const fingerprint = await fingerprintOf(ROLE_VIEWER, deviceId, device.ed25519, device.x25519, subtle);
+  return { deviceId, fingerprint };
+}
+
+/** The list with each member's device id and fingerprint filled in, owners first, then by name. */
 export async function withDeviceIds(membership, subtle) {
   const members = await Promise.all(
-    membership.members.map(async (m) => ({ ...m, deviceId: await deviceIdOf(m.device, subtle) })),
+    membership.members.map(async (m) => ({ ...m, ...(await describeDevice(m.device, subtle)) })),
   );
   members.sort((a, b) => (a.role === b.role ? a.device.name.localeCompare(b.device.name) : a.role === 'owner' ? -1 : 1));
   return { ...membership, members };

@@ -27,19 +27,29 @@ export function listMembers(signaling, cameraId) {
   return command(signaling, cameraId, LIST_MEMBERS);
 }
 
-/** Whether this WASM build can sign owner commands (ViewerDevice.signRevoke). */
+/** Whether this WASM build can sign owner commands (ViewerDevice.signRevoke / signApprove). */
 export function canSignCommands(device) {
-  return typeof device?.signRevoke === 'function';
+  return typeof device?.signRevoke === 'function' && typeof device?.signApprove === 'function';
 }
+
+const NO_SIGNING = 'This viewer build cannot sign owner commands yet; do it on the camera (`camera-agent viewers`, `camera-agent pair`).';
 
 /**
  * Revokes `deviceId`; `version` is the membership version the list was read at, so a
  * command made from a stale list is refused by the camera instead of doing the wrong thing.
  */
 export function revokeMember({ signaling, device, cameraId, deviceId, version, nowSecs = Date.now() / 1000 }) {
-  if (!canSignCommands(device)) {
-    return Promise.reject(new Error('This viewer build cannot sign owner commands yet; revoke the device on the camera (`camera-agent viewers revoke`).'));
-  }
+  if (!canSignCommands(device)) return Promise.reject(new Error(NO_SIGNING));
   const signed = device.signRevoke(cameraId, deviceId, version, Math.floor(nowSecs));
+  return command(signaling, cameraId, signed);
+}
+
+/**
+ * Admits the device whose public keys are `devicePublic` (from its device code) with `role`
+ * ('viewer' or 'owner'). The person must have compared its fingerprint first.
+ */
+export function approveMember({ signaling, device, cameraId, devicePublic, role, version, nowSecs = Date.now() / 1000 }) {
+  if (!canSignCommands(device)) return Promise.reject(new Error(NO_SIGNING));
+  const signed = device.signApprove(cameraId, devicePublic, role, version, Math.floor(nowSecs));
   return command(signaling, cameraId, signed);
 }

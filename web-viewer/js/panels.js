@@ -2,13 +2,21 @@
 // member list. Each function wires one panel of index.html and returns what the app needs.
 import { byId, h, show } from './dom.js';
 import { pairCamera } from './pairing.js';
-import { listMembers, revokeMember, canSignCommands } from './owner.js';
+import { listMembers, revokeMember, approveMember, canSignCommands } from './owner.js';
+import { deviceCode, parseDeviceCode } from './payloads.js';
+import { parseViewerPublic } from './wire.js';
+import { describeDevice } from './membership.js';
 
 export function renderDevice(device, { created, onForget }) {
   byId('device-name').textContent = device.name;
   byId('device-id').textContent = device.deviceId;
   byId('device-fingerprint').textContent = device.fingerprint();
   byId('device-new').hidden = !created;
+  byId('device-code').value = deviceCode(device.publicKeys());
+  byId('copy-device-code').onclick = async () => {
+    byId('device-code').select();
+    await navigator.clipboard?.writeText(byId('device-code').value).catch(() => {});
+  };
   byId('forget-device').onclick = () => {
     const ok = window.confirm('Forget this device? Its keys and every camera pairing are deleted from this browser. You will have to pair again.');
     if (ok) onForget();
@@ -59,6 +67,7 @@ export function openMembers({ cameraId, signaling, device }) {
   byId('members-title').textContent = `Devices that can see ${cameraId}`;
   list.replaceChildren();
   status.textContent = 'Asking the camera…';
+  let current = null;
   const render = (membership) => {
     status.textContent = `${membership.members.length} device(s), list version ${membership.version}.`;
     list.replaceChildren(...membership.members.map((m) => {
@@ -82,11 +91,55 @@ export function openMembers({ cameraId, signaling, device }) {
       return h('li', { dataset: { deviceId: m.deviceId } },
         h('strong', { text: m.device.name }),
         h('span', { text: ` · ${m.role} · ${m.deviceId} · since ${new Date(m.addedAt * 1000).toLocaleDateString()}` }),
+        h('br'),
+        h('code', { class: 'fingerprint-digits', text: m.fingerprint }),
         ' ', revoke);
     }));
+    current = membership;
   };
   listMembers(signaling, cameraId).then(render, (error) => {
     status.textContent = error.message;
   });
+  wireApproval({ cameraId, signaling, device, render, getVersion: () => current?.version });
   if (!dialog.open) dialog.showModal();
+}
+
+/** "Add a device": check a pasted device code, show its fingerprint, approve on request. */
+function wireApproval({ cameraId, signaling, device, render, getVersion }) {
+  const form = byId('approve-form');
+  const out = byId('approve-status');
+  const check = byId('approve-check');
+  let candidate = null;
+  check.hidden = true;
+  out.textContent = '';
+  byId('approve-button').disabled = !canSignCommands(device);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    check.hidden = true;
+    try {
+      const bytes = parseDeviceCode(byId('approve-code').value);
+      const parsed = parseViewerPublic(bytes);
+      const { deviceId, fingerprint } = await describeDevice(parsed);
+      candidate = bytes;
+      byId('approve-name').textContent = parsed.name;
+      byId('approve-id').textContent = deviceId;
+      byId('approve-fingerprint').textContent = fingerprint;
+      check.hidden = false;
+      out.textContent = canSignCommands(device) ? '' : 'This viewer build cannot sign approvals yet; pair the device at the camera instead.';
+    } catch (error) {
+      out.textContent = `That is not a device code: ${error.message}`;
+    }
+  };
+  byId('approve-button').onclick = async () => {
+    if (!candidate || getVersion() === undefined) return;
+    out.textContent = 'Approving…';
+    try {
+      render(await approveMember({ signaling, device, cameraId, devicePublic: candidate, role: byId('approve-role').value, version: getVersion() }));
+      out.textContent = 'Approved. The device can now ask this camera for its key.';
+      check.hidden = true;
+      byId('approve-code').value = '';
+    } catch (error) {
+      out.textContent = error.message;
+    }
+  };
 }

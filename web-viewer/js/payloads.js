@@ -61,3 +61,20 @@ export function decodeOwnerResult(bytes) {
   if (bytes[0] !== 0x00) return refusal(bytes, {});
   return { ok: true, membership: bytes.slice(1) };
 }
+
+/** Prefix of a device code: what a new device shows so an owner can approve it remotely. */
+export const DEVICE_CODE_PREFIX = 'sealcam-device:';
+
+/** The text a device shows for approval: its public keys (nothing secret), base64. */
+export function deviceCode(publicKeys) {
+  return DEVICE_CODE_PREFIX + toBase64(publicKeys);
+}
+
+/** The public-key bytes inside a pasted device code (whitespace and line breaks ignored). */
+export function parseDeviceCode(text) {
+  const compact = String(text ?? '').replace(/\s+/g, '');
+  if (!compact.toLowerCase().startsWith(DEVICE_CODE_PREFIX)) {
+    throw new WireError(`a device code starts with "${DEVICE_CODE_PREFIX}"`);
+  }
+  return fromBase64(compact.slice(DEVICE_CODE_PREFIX.length));
+}
