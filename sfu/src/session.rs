@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use str0m::change::SdpOffer;
 use str0m::media::{Direction, MediaKind, Mid};
-use str0m::{Candidate, Event, Output, Rtc, RtcConfig};
+use str0m::{Candidate, Output, Rtc, RtcConfig};
 
 use crate::forward::ForwardState;
 use crate::peer::{codec_key, Publisher, Role, Subscriber};
@@ -62,6 +62,7 @@ fn negotiate_inner(
     config: &SfuConfig,
     seeds: (u16, u32),
 ) -> Result<Negotiated, SfuError> {
+    let offer_text = offer;
     let offer = SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
     let now = Instant::now();
     let mut rtc = RtcConfig::new()
@@ -80,18 +81,19 @@ fn negotiate_inner(
         .accept_offer(offer)
         .map_err(|e| SfuError::BadSdp(e.to_string()))?;
 
-    // Drain once (run-loop contract) and learn which m-lines were negotiated.
-    let mut video: Vec<(Mid, Direction)> = Vec::new();
+    // Drain once (run-loop contract): nothing can be sent before ICE, so this only
+    // settles the engine.
     loop {
         match rtc.poll_output().map_err(|e| SfuError::BadSdp(e.to_string()))? {
             Output::Timeout(_) => break,
-            Output::Transmit(_) => {}
-            Output::Event(Event::MediaAdded(added)) if added.kind == MediaKind::Video => {
-                video.push((added.mid, added.direction));
-            }
-            Output::Event(_) => {}
+            Output::Transmit(_) | Output::Event(_) => {}
         }
     }
+    let video: Vec<(Mid, Direction)> = video_mids(offer_text)
+        .into_iter()
+        .filter_map(|mid| rtc.media(mid).map(|m| (mid, m.direction())))
+        .filter(|(mid, _)| rtc.media(*mid).is_some_and(|m| m.kind() == MediaKind::Video))
+        .collect();
 
     let wants = |d: &Direction| match side {
         Side::Publisher => d.is_receiving(),
@@ -142,4 +144,20 @@ fn negotiate_inner(
         local_ufrag,
         role,
     })
+}
+
+/// The `a=mid` of every video m-section in an offer (the SDP parser already accepted it).
+fn video_mids(offer: &str) -> Vec<Mid> {
+    let mut in_video = false;
+    let mut mids = Vec::new();
+    for line in offer.lines().map(str::trim_end) {
+        if let Some(media) = line.strip_prefix("m=") {
+            in_video = media.starts_with("video ");
+        } else if let Some(mid) = line.strip_prefix("a=mid:") {
+            if in_video && !mid.is_empty() && mid.len() <= 32 {
+                mids.push(Mid::from(mid));
+            }
+        }
+    }
+    mids
 }
