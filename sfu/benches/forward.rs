@@ -36,7 +36,12 @@ fn thread_cpu(prefixes: &[&str]) -> f64 {
             continue;
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let field = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let field = |i: usize| {
+            fields
+                .get(i - 3)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         ticks += field(14) + field(15);
     }
     ticks as f64 / ticks_per_second
@@ -103,7 +108,10 @@ async fn run(viewers: usize, seconds: u64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let seconds = std::env::var("SFU_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -104,8 +104,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let err = FileConfig::parse("bind = \"127.0.0.1:1\"\nbnid = 3\n")
-            .expect_err("typo must fail");
+        let err =
+            FileConfig::parse("bind = \"127.0.0.1:1\"\nbnid = 3\n").expect_err("typo must fail");
         assert!(format!("{err:#}").contains("bnid"), "{err:#}");
     }
 

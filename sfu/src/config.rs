@@ -58,10 +58,14 @@ impl SfuConfig {
             return Err(SfuError::Config("workers must be between 1 and 256".into()));
         }
         if self.keyframe_cache_packets == 0 {
-            return Err(SfuError::Config("keyframe_cache_packets must be at least 1".into()));
+            return Err(SfuError::Config(
+                "keyframe_cache_packets must be at least 1".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.pause_loss_fraction) {
-            return Err(SfuError::Config("pause_loss_fraction must be within 0..=1".into()));
+            return Err(SfuError::Config(
+                "pause_loss_fraction must be within 0..=1".into(),
+            ));
         }
         if self.stats_interval.is_zero() {
             return Err(SfuError::Config("stats_interval must be positive".into()));

@@ -60,7 +60,12 @@ impl Worker {
         };
         feed.cache.push(packet);
         if local {
-            for &worker in feed.route.subscriber_workers.iter().filter(|&&w| w != index) {
+            for &worker in feed
+                .route
+                .subscriber_workers
+                .iter()
+                .filter(|&&w| w != index)
+            {
                 self.shared.to_worker(
                     worker,
                     WorkerMsg::Media {
@@ -295,7 +300,12 @@ impl Worker {
         };
         match feed.route.publisher_worker {
             Some(p) if p == index => {
-                if feed.pli.request(Instant::now()) {
+                // Before the camera's first packet there is nothing to ask for: its first
+                // frame is a key frame. Asking anyway would only spend the interval.
+                let ready = feed.publisher.and_then(|s| self.peers.get(&s)).is_some_and(|p| {
+                    matches!(&p.role, Role::Publisher(publisher) if publisher.video_ssrc.is_some())
+                });
+                if ready && feed.pli.request(Instant::now()) {
                     self.send_pli(camera);
                 }
             }

@@ -85,7 +85,10 @@ fn stap_a_has_keyframe_nal(mut rest: &[u8]) -> bool {
         let Some(nal) = rest.get(2..2 + size) else {
             return false;
         };
-        if nal.first().is_some_and(|h| matches!(h & 0x1f, NAL_IDR | NAL_SPS)) {
+        if nal
+            .first()
+            .is_some_and(|h| matches!(h & 0x1f, NAL_IDR | NAL_SPS))
+        {
             return true;
         }
         rest = &rest[2 + size..];

@@ -67,9 +67,15 @@ impl Metrics {
             publishers: gauge("publishers", "Publishing cameras connected or connecting")?,
             subscribers: gauge("subscribers", "Subscribing viewers connected or connecting")?,
             packets_in: counter("packets_in_total", "RTP packets received from publishers")?,
-            bytes_in: counter("bytes_in_total", "RTP payload bytes received from publishers")?,
+            bytes_in: counter(
+                "bytes_in_total",
+                "RTP payload bytes received from publishers",
+            )?,
             packets_out: counter("packets_out_total", "RTP packets forwarded to subscribers")?,
-            bytes_out: counter("bytes_out_total", "RTP payload bytes forwarded to subscribers")?,
+            bytes_out: counter(
+                "bytes_out_total",
+                "RTP payload bytes forwarded to subscribers",
+            )?,
             keyframe_cache_hits: counter(
                 "keyframe_cache_hits_total",
                 "New subscribers served a key frame from the cache",
@@ -90,10 +96,7 @@ impl Metrics {
                 "nacks_from_viewers_total",
                 "NACKs received from subscribers (answered from the retransmission cache)",
             )?,
-            nacks_sent_upstream: counter(
-                "nacks_sent_upstream_total",
-                "NACKs sent to publishers",
-            )?,
+            nacks_sent_upstream: counter("nacks_sent_upstream_total", "NACKs sent to publishers")?,
             paused_subscribers: gauge(
                 "paused_subscribers",
                 "Subscribers paused until the next key frame",

@@ -223,13 +223,24 @@ mod tests {
             (Pt::from(102), h264(0, 0x42001f)),
             (Pt::from(104), h264(1, 0x42001f)),
             (Pt::from(108), h264(1, 0x42e01f)),
-            (Pt::from(96), CodecKey { codec: VideoCodec::Vp8, packetization_mode: 0, profile_level_id: None }),
+            (
+                Pt::from(96),
+                CodecKey {
+                    codec: VideoCodec::Vp8,
+                    packetization_mode: 0,
+                    profile_level_id: None,
+                },
+            ),
         ];
         assert_eq!(pick_pt(&viewer, h264(1, 0x42e01f)), Some(Pt::from(108)));
         assert_eq!(pick_pt(&viewer, h264(1, 0x42e034)), Some(Pt::from(108)));
         assert_eq!(pick_pt(&viewer, h264(1, 0x640032)), Some(Pt::from(104)));
         assert_eq!(pick_pt(&viewer, h264(2, 0x42e01f)), None);
-        let vp8 = CodecKey { codec: VideoCodec::Vp8, packetization_mode: 0, profile_level_id: None };
+        let vp8 = CodecKey {
+            codec: VideoCodec::Vp8,
+            packetization_mode: 0,
+            profile_level_id: None,
+        };
         assert_eq!(pick_pt(&viewer, vp8), Some(Pt::from(96)));
     }
 }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::media::{Direction, MediaKind, Mid};
@@ -17,6 +17,11 @@ use crate::{SfuConfig, SfuError};
 
 /// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
 const MAX_OFFER_BYTES: usize = 64 * 1024;
+
+/// Retransmission cache per subscriber: about 3 s of 2 Mbit/s video.
+const RTX_CACHE_PACKETS: usize = 1024;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 
 /// Which side the offer comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,16 +88,14 @@ fn negotiate_inner(
 
     // Drain once (run-loop contract): nothing can be sent before ICE, so this only
     // settles the engine.
-    loop {
-        match rtc.poll_output().map_err(|e| SfuError::BadSdp(e.to_string()))? {
-            Output::Timeout(_) => break,
-            Output::Transmit(_) | Output::Event(_) => {}
-        }
-    }
+    drain(&mut rtc)?;
     let video: Vec<(Mid, Direction)> = video_mids(offer_text)
         .into_iter()
         .filter_map(|mid| rtc.media(mid).map(|m| (mid, m.direction())))
-        .filter(|(mid, _)| rtc.media(*mid).is_some_and(|m| m.kind() == MediaKind::Video))
+        .filter(|(mid, _)| {
+            rtc.media(*mid)
+                .is_some_and(|m| m.kind() == MediaKind::Video)
+        })
         .collect();
 
     let wants = |d: &Direction| match side {
@@ -137,6 +140,15 @@ fn negotiate_inner(
             nacks_reported: 0,
         }),
     };
+    if side == Side::Subscriber {
+        // Answer viewers' NACKs for up to 3 s of video. str0m's default also drops queued
+        // resends once they exceed 15% of the bytes sent; bursts of loss on a Wi-Fi link
+        // pass that, so the SFU allows more (still bounded, against NACK floods).
+        if let Some(tx) = rtc.direct_api().stream_tx_by_mid(mid, None) {
+            tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, RTX_RATIO_CAP);
+        }
+        drain(&mut rtc)?;
+    }
     let local_ufrag = rtc.direct_api().local_ice_credentials().ufrag;
     Ok(Negotiated {
         rtc,
@@ -144,6 +156,18 @@ fn negotiate_inner(
         local_ufrag,
         role,
     })
+}
+
+fn drain(rtc: &mut Rtc) -> Result<(), SfuError> {
+    loop {
+        match rtc
+            .poll_output()
+            .map_err(|e| SfuError::BadSdp(e.to_string()))?
+        {
+            Output::Timeout(_) => return Ok(()),
+            Output::Transmit(_) | Output::Event(_) => {}
+        }
+    }
 }
 
 /// The `a=mid` of every video m-section in an offer (the SDP parser already accepted it).

@@ -64,7 +64,9 @@ impl Shared {
     fn directory(&self) -> MutexGuard<'_, Directory> {
         // The directory stays consistent at every await-free step; a panic elsewhere
         // while holding it cannot leave it half-updated, so poisoning is ignored.
-        self.directory.lock().unwrap_or_else(PoisonError::into_inner)
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn broadcast_route(&self, camera: &Arc<str>, route: &Route) {
@@ -313,7 +315,8 @@ impl SfuHandle {
     pub fn inject_peer_panic(&self, session: SessionId) {
         let worker = self.shared.directory().worker_of(session);
         if let Some(worker) = worker {
-            self.shared.to_worker(worker, WorkerMsg::InjectPanic(session));
+            self.shared
+                .to_worker(worker, WorkerMsg::InjectPanic(session));
         }
     }
 }

@@ -46,7 +46,10 @@ pub(crate) enum WorkerMsg {
     AddPeer(Box<NewPeer>),
     ClosePeer(SessionId),
     /// Where a camera's peers live now.
-    Route { camera: Arc<str>, route: Route },
+    Route {
+        camera: Arc<str>,
+        route: Route,
+    },
     /// A packet from a publisher on another worker.
     Media {
         camera: Arc<str>,
@@ -58,7 +61,9 @@ pub(crate) enum WorkerMsg {
         packets: Vec<Arc<MediaPacket>>,
     },
     /// A subscriber elsewhere needs a key frame (sent to the publisher's worker).
-    KeyframeWanted { camera: Arc<str> },
+    KeyframeWanted {
+        camera: Arc<str>,
+    },
     InjectPanic(SessionId),
     Shutdown,
 }
@@ -220,14 +225,16 @@ impl Worker {
 
     pub(crate) fn feed(&mut self, camera: &Arc<str>) -> &mut Feed {
         let config = &self.shared.config;
-        self.feeds.entry(Arc::clone(camera)).or_insert_with(|| Feed {
-            publisher: None,
-            subscribers: Vec::new(),
-            route: Route::default(),
-            cache: KeyframeCache::new(config.keyframe_cache_packets),
-            pli: PliCoalescer::new(config.pli_min_interval),
-            snapshot_pending: false,
-        })
+        self.feeds
+            .entry(Arc::clone(camera))
+            .or_insert_with(|| Feed {
+                publisher: None,
+                subscribers: Vec::new(),
+                route: Route::default(),
+                cache: KeyframeCache::new(config.keyframe_cache_packets),
+                pli: PliCoalescer::new(config.pli_min_interval),
+                snapshot_pending: false,
+            })
     }
 
     /// Run one mutation on a peer and drain it, isolated: a panic or engine error

@@ -10,7 +10,15 @@ fn sfu_depends_on_no_payload_crypto() {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let output = Command::new(env!("CARGO"))
         .args(["tree", "--manifest-path", manifest, "-p", "sfu"])
-        .args(["-e", "normal", "--target", "all", "--prefix", "none", "--no-dedupe"])
+        .args([
+            "-e",
+            "normal",
+            "--target",
+            "all",
+            "--prefix",
+            "none",
+            "--no-dedupe",
+        ])
         .output()
         .expect("cargo tree runs");
     assert!(

@@ -227,9 +227,9 @@ fn run(
                 Ok(Output::Transmit(t)) => {
                     let rtp = is_rtp(&t.contents);
                     rtp_out += u64::from(rtp);
-                    let lose = loss.as_ref().is_some_and(|l| {
-                        rtp && l.applies(rtp_out) && rng.chance(l.outgoing)
-                    });
+                    let lose = loss
+                        .as_ref()
+                        .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
                     if lose {
                         lock(&observed).dropped_by_loss += 1;
                     } else {
@@ -249,7 +249,9 @@ fn run(
                 if send_pt.is_none() {
                     send_pt = pick_send_pt(&rtc, mid);
                 }
-                if let (Some(pt), Some(tx)) = (send_pt, rtc.direct_api().stream_tx_by_mid(mid, None)) {
+                if let (Some(pt), Some(tx)) =
+                    (send_pt, rtc.direct_api().stream_tx_by_mid(mid, None))
+                {
                     let seq = next_seq;
                     next_seq += 1;
                     tx.write_rtp(
@@ -328,7 +330,9 @@ fn on_event(event: Event, observed: &Arc<Mutex<Observed>>) {
 }
 
 fn lock(observed: &Arc<Mutex<Observed>>) -> MutexGuard<'_, Observed> {
-    observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    observed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Client {

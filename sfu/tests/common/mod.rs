@@ -46,7 +46,10 @@ pub async fn publisher(sfu: &Sfu, camera: &str, codec: TestCodec, loss: Option<L
         .expect("publish accepted");
     let mut client = pending.start(&answer, loss);
     client.session = session;
-    wait_until("publisher connected", DEADLINE, || client.observed().connected).await;
+    wait_until("publisher connected", DEADLINE, || {
+        client.observed().connected
+    })
+    .await;
     client
 }
 
@@ -60,7 +63,10 @@ pub async fn subscriber(sfu: &Sfu, camera: &str, codec: TestCodec, loss: Option<
         .expect("subscribe accepted");
     let mut client = pending.start(&answer, loss);
     client.session = session;
-    wait_until("subscriber connected", DEADLINE, || client.observed().connected).await;
+    wait_until("subscriber connected", DEADLINE, || {
+        client.observed().connected
+    })
+    .await;
     client
 }
 
@@ -73,6 +79,27 @@ pub async fn send_frames(
     gop: usize,
     packets_per_frame: usize,
 ) -> Vec<Vec<u8>> {
+    send_frames_paced(
+        publisher,
+        source,
+        frames,
+        gop,
+        packets_per_frame,
+        Duration::from_millis(2),
+    )
+    .await
+}
+
+/// As [`send_frames`], with `pause` between frames. str0m's receivers track NACKs over
+/// the last 100 packets only, so loss tests run at a realistic packet rate.
+pub async fn send_frames_paced(
+    publisher: &mut Client,
+    source: &mut FrameSource,
+    frames: usize,
+    gop: usize,
+    packets_per_frame: usize,
+    pause: Duration,
+) -> Vec<Vec<u8>> {
     let mut sent = Vec::new();
     for i in 0..frames {
         let ts = source.timestamp;
@@ -81,7 +108,7 @@ pub async fn send_frames(
             publisher.write(payload, marker, ts);
         }
         // Pacing so the loopback socket buffers are not the thing under test.
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(pause).await;
     }
     sent
 }

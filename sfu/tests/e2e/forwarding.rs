@@ -27,7 +27,10 @@ async fn byte_identical(codec: TestCodec, camera: &str) {
     let text = sfu.handle().metrics_text();
     let expected_out = format!("sfu_packets_out_total {}", sent.len() * 3);
     assert!(text.contains(&expected_out), "{text}");
-    assert!(text.contains(&format!("sfu_packets_in_total {}", sent.len())), "{text}");
+    assert!(
+        text.contains(&format!("sfu_packets_in_total {}", sent.len())),
+        "{text}"
+    );
     assert!(text.contains("sfu_subscribers 3"), "{text}");
     assert!(text.contains("sfu_first_packet_seconds_count 3"), "{text}");
     sfu.shutdown().await;
@@ -51,12 +54,7 @@ async fn h264_payloads_arrive_byte_identical_with_the_viewers_own_payload_type()
         viewer.observed().received.len() >= sent.len()
     })
     .await;
-    let pts: Vec<u8> = viewer
-        .observed()
-        .received
-        .values()
-        .map(|r| *r.pt)
-        .collect();
+    let pts: Vec<u8> = viewer.observed().received.values().map(|r| *r.pt).collect();
     assert!(pts.iter().all(|&pt| pt == 106), "payload types {pts:?}");
     sfu.shutdown().await;
 }

@@ -8,8 +8,16 @@ use crate::common::*;
 async fn garbage_and_hostile_offers_are_answered_with_errors() {
     let sfu = start_sfu(1).await;
     let handle = sfu.handle();
-    for garbage in ["", "hello", "v=0\r\n", "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"] {
-        let err = handle.publish("cam", garbage).await.expect_err("garbage refused");
+    for garbage in [
+        "",
+        "hello",
+        "v=0\r\n",
+        "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+    ] {
+        let err = handle
+            .publish("cam", garbage)
+            .await
+            .expect_err("garbage refused");
         assert!(matches!(err, SfuError::BadSdp(_)), "{garbage:?}: {err}");
     }
     let huge = "a".repeat(70 * 1024);
@@ -37,7 +45,10 @@ async fn garbage_and_hostile_offers_are_answered_with_errors() {
         ));
     }
     // A second publisher for the same camera.
-    handle.publish("cam", &sendonly.offer).await.expect("first publisher");
+    handle
+        .publish("cam", &sendonly.offer)
+        .await
+        .expect("first publisher");
     let again = Pending::new(TestCodec::Vp8, Direction::SendOnly);
     assert!(matches!(
         handle.publish("cam", &again.offer).await,
@@ -68,7 +79,10 @@ async fn garbage_and_hostile_offers_are_answered_with_errors() {
     }
     // Still serving.
     let ok = Pending::new(TestCodec::Vp8, Direction::RecvOnly);
-    handle.subscribe("cam", &ok.offer).await.expect("still answering");
+    handle
+        .subscribe("cam", &ok.offer)
+        .await
+        .expect("still answering");
     assert!(handle.metrics_text().contains("sfu_peer_panics_total 0"));
     sfu.shutdown().await;
 }

@@ -27,13 +27,19 @@ async fn mid_stream_joiner_gets_cached_keyframe_and_no_pli_reaches_the_camera() 
 
     let late = subscriber(&sfu, "cam", TestCodec::H264, None).await;
     let since_keyframe = &sent[30 * packets_per_frame..];
-    wait_until("late viewer has the cached group of pictures", DEADLINE, || {
-        late.observed().received.len() >= since_keyframe.len()
-    })
+    wait_until(
+        "late viewer has the cached group of pictures",
+        DEADLINE,
+        || late.observed().received.len() >= since_keyframe.len(),
+    )
     .await;
     let replayed = received_payloads(&late);
     assert_eq!(replayed, since_keyframe, "replay starts at the key frame");
-    assert_eq!(replayed[0][0] & 0x1f, 24, "first packet is the STAP-A with SPS/PPS");
+    assert_eq!(
+        replayed[0][0] & 0x1f,
+        24,
+        "first packet is the STAP-A with SPS/PPS"
+    );
 
     // The camera keeps going; the late viewer continues seamlessly.
     let more = send_frames(&mut camera, &mut source, 5, 30, packets_per_frame).await;
@@ -48,7 +54,11 @@ async fn mid_stream_joiner_gets_cached_keyframe_and_no_pli_reaches_the_camera() 
     let text = sfu.handle().metrics_text();
     assert_eq!(metric(&text, "sfu_keyframe_cache_hits_total"), 1, "{text}");
     assert_eq!(metric(&text, "sfu_plis_sent_upstream_total"), 0, "{text}");
-    assert_eq!(camera.observed().keyframe_requests, 0, "no PLI reached the camera");
+    assert_eq!(
+        camera.observed().keyframe_requests,
+        0,
+        "no PLI reached the camera"
+    );
     sfu.shutdown().await;
 }
 
@@ -77,22 +87,30 @@ async fn viewer_plis_are_relayed_and_coalesced_to_one_per_interval() {
         })
         .await;
     }
-    for _ in 0..5 {
+    // Five rounds of a PLI from every viewer; each round is awaited at the SFU so that
+    // the viewers' own engines cannot merge them.
+    let handle = sfu.handle();
+    for round in 1..=5u64 {
         for viewer in &viewers {
             viewer.request_keyframe();
         }
+        wait_until("this round's viewer PLIs counted", DEADLINE, || {
+            metric(
+                &handle.metrics_text(),
+                "sfu_keyframe_requests_from_viewers_total",
+            ) >= 3 * round
+        })
+        .await;
     }
-    let handle = sfu.handle();
-    wait_until("all 15 viewer PLIs counted", DEADLINE, || {
-        metric(&handle.metrics_text(), "sfu_keyframe_requests_from_viewers_total") >= 15
-    })
-    .await;
     wait_until("a PLI reaches the camera", DEADLINE, || {
         camera.observed().keyframe_requests >= 1
     })
     .await;
     let text = handle.metrics_text();
-    assert_eq!(metric(&text, "sfu_keyframe_requests_from_viewers_total"), 15);
+    assert_eq!(
+        metric(&text, "sfu_keyframe_requests_from_viewers_total"),
+        15
+    );
     assert_eq!(metric(&text, "sfu_plis_sent_upstream_total"), 1, "{text}");
     assert_eq!(camera.observed().keyframe_requests, 1);
     sfu.shutdown().await;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use crate::common::*;
 
 fn metric(text: &str, name: &str) -> u64 {
@@ -31,14 +33,21 @@ async fn seeded_loss_both_ways_is_repaired_by_nack_and_rtx() {
     };
     let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, Some(camera_loss)).await;
     let mut source = FrameSource::new(TestCodec::Vp8, 11);
-    let sent = send_frames(&mut camera, &mut source, frames, 30, per_frame).await;
+    let pause = Duration::from_millis(10); // ~300 packets/s, like 2 Mbit/s video
+    let sent = send_frames_paced(&mut camera, &mut source, frames, 30, per_frame, pause).await;
     wait_until("every packet repaired", DEADLINE, || {
         viewer.observed().received.len() >= sent.len()
     })
     .await;
     assert_eq!(received_payloads(&viewer), sent);
-    assert!(camera.observed().dropped_by_loss > 0, "loss was applied upstream");
-    assert!(viewer.observed().dropped_by_loss > 0, "loss was applied downstream");
+    assert!(
+        camera.observed().dropped_by_loss > 0,
+        "loss was applied upstream"
+    );
+    assert!(
+        viewer.observed().dropped_by_loss > 0,
+        "loss was applied downstream"
+    );
     let handle = sfu.handle();
     wait_until("NACK counters reported by str0m stats", DEADLINE, || {
         let text = handle.metrics_text();
