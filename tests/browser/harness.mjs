@@ -12,6 +12,7 @@ import { FakeWebSocket } from './ws-server.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = join(ROOT, 'web-viewer');
+const TESTS = join(ROOT, 'tests', 'browser');
 export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
 
 // The policy signaling sends (signaling/src/routes.rs, CONTENT_SECURITY_POLICY).
@@ -43,12 +44,16 @@ const MIME = {
  * Serves web-viewer/ on 127.0.0.1 (port 0) and hands every /ws connection to `onSocket`.
  * @returns {Promise<{origin: string, sockets: FakeWebSocket[], close: () => Promise<void>}>}
  */
-export async function startServer({ onSocket = () => {} } = {}) {
+export async function startServer({ onSocket = () => {}, testFiles = false } = {}) {
   const sockets = [];
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const file = normalize(join(WEB, path === '/' ? 'index.html' : decodeURIComponent(path)));
-    if (!file.startsWith(WEB)) {
+    // Test-only modules (the stand-in camera) under /__test__/, when a test asks for them.
+    const [base, rel] = testFiles && path.startsWith('/__test__/')
+      ? [TESTS, path.slice('/__test__'.length)]
+      : [WEB, path === '/' ? '/index.html' : path];
+    const file = normalize(join(base, decodeURIComponent(rel)));
+    if (!file.startsWith(base)) {
       res.writeHead(403).end();
       return;
     }

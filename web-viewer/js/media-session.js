@@ -47,8 +47,11 @@ export class MediaSession extends EventTarget {
     if (capabilities && transceiver.setCodecPreferences) {
       transceiver.setCodecPreferences(preferredReceiveCodecs(capabilities));
     }
-    this.decrypt.attach(this.cameraId, transceiver.receiver);
     pc.addEventListener('track', (event) => {
+      // Here, not right after addTransceiver: Chromium silently ignores a receiver
+      // transform set before negotiation created the track (frames then bypass it).
+      // `track` fires inside setRemoteDescription, before any media can flow.
+      this.decrypt.attach(this.cameraId, event.receiver);
       this.video.srcObject = new MediaStream([event.track]);
     });
     pc.addEventListener('connectionstatechange', () => {
