@@ -1,17 +1,20 @@
-// A minimal WebSocket server side (RFC 6455) for the fake signaling server the page tests
-// talk to: handshake, unmasking client frames, text frames out, ping/close handling. Only
-// what a browser sends to /ws is supported: unfragmented text frames below 64 KiB... and
-// up to 2^53 in theory, since lengths are read in full.
-import { createHash } from 'node:crypto';
+// A minimal WebSocket (RFC 6455) for the browser tests, both ends: the fake signaling
+// server's side (handshake, unmasking client frames) and a client (masked frames) that
+// plays a camera against the real signaling server. Unfragmented text frames only, which
+// is all the signaling protocol uses. (Node 20 has no WebSocket client of its own.)
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { request } from 'node:http';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export class FakeWebSocket extends EventEmitter {
-  constructor(socket, request) {
+  constructor(socket, req, { masking = false } = {}) {
     super();
     this.socket = socket;
-    this.request = request;
+    this.request = req;
+    // Clients must mask every frame they send (RFC 6455 §5.3); servers must not.
+    this.masking = masking;
     this.buffer = Buffer.alloc(0);
     this.closed = false;
     socket.on('data', (chunk) => this.data(chunk));
@@ -76,10 +79,18 @@ export class FakeWebSocket extends EventEmitter {
   frame(opcode, payload) {
     if (this.closed) return;
     const len = payload.length;
-    const header = len < 126 ? Buffer.from([0x80 | opcode, len])
-      : len < 65536 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff])
-        : (() => { const h = Buffer.alloc(10); h[0] = 0x80 | opcode; h[1] = 127; h.writeBigUInt64BE(BigInt(len), 2); return h; })();
-    this.socket.write(Buffer.concat([header, payload]));
+    const maskBit = this.masking ? 0x80 : 0;
+    const header = len < 126 ? Buffer.from([0x80 | opcode, maskBit | len])
+      : len < 65536 ? Buffer.from([0x80 | opcode, maskBit | 126, len >> 8, len & 0xff])
+        : (() => { const h = Buffer.alloc(10); h[0] = 0x80 | opcode; h[1] = maskBit | 127; h.writeBigUInt64BE(BigInt(len), 2); return h; })();
+    if (!this.masking) {
+      this.socket.write(Buffer.concat([header, payload]));
+      return;
+    }
+    const mask = randomBytes(4);
+    const masked = Buffer.from(payload);
+    for (let i = 0; i < masked.length; i += 1) masked[i] ^= mask[i % 4];
+    this.socket.write(Buffer.concat([header, mask, masked]));
   }
 
   /** Sends one JSON message. */
@@ -99,4 +110,30 @@ export class FakeWebSocket extends EventEmitter {
     this.closed = true;
     this.emit('close');
   }
+}
+
+/** Opens a client connection to `url` (ws://host:port/path); resolves once upgraded. */
+export function connectWebSocket(url) {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      },
+    });
+    req.on('upgrade', (res, socket, head) => {
+      const ws = new FakeWebSocket(socket, req, { masking: true });
+      if (head.length > 0) ws.data(head);
+      resolve(ws);
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -1,0 +1,95 @@
+// The real services for the browser tests: the `signaling` binary (serving web-viewer/ with
+// its own headers) on 127.0.0.1 port 0, tokens minted by the same binary, and a scriptable
+// camera client speaking the signaling protocol over a real WebSocket.
+import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './harness.mjs';
+import { connectWebSocket } from './ws-server.mjs';
+
+const run = promisify(execFile);
+
+/** The signaling binary: $SEALCAM_SIGNALING_BIN, else the workspace's debug build. */
+export function signalingBinary() {
+  const candidates = [
+    process.env.SEALCAM_SIGNALING_BIN,
+    join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'debug', 'signaling'),
+  ].filter(Boolean);
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(`no signaling binary (looked at ${candidates.join(', ')}); run \`cargo build -p signaling\` or set SEALCAM_SIGNALING_BIN`);
+  }
+  return found;
+}
+
+/**
+ * Starts `signaling serve` and resolves once it listens.
+ * @returns {Promise<{origin: string, token: Function, logs: string[], stop: Function}>}
+ */
+export async function startSignaling() {
+  const binary = signalingBinary();
+  const env = { ...process.env, SIGNALING_SECRET: randomBytes(32).toString('hex'), NO_COLOR: '1', RUST_LOG: 'info' };
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--static-dir', join(ROOT, 'web-viewer')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs = [];
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`signaling did not start:\n${logs.join('')}`)), 20_000);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      logs.push(chunk);
+      // eslint-disable-next-line no-control-regex
+      const match = /local_addr=(127\.0\.0\.1:\d+)/.exec(logs.join('').replace(/\x1b\[[0-9;]*m/g, ''));
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`signaling exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  return {
+    origin: `http://${address}`,
+    logs,
+    /** Mints a token with the server's secret via `signaling token`. */
+    async token(role, cameras, ttl = '1h') {
+      const args = ['token', '--role', role, '--ttl', ttl, ...cameras.flatMap((c) => ['--camera', c])];
+      const { stdout } = await run(binary, args, { env });
+      return stdout.trim();
+    },
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) {
+        resolve();
+        return;
+      }
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      // A second signal skips the drain (signaling's documented behaviour).
+      setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+    }),
+  };
+}
+
+/** A camera session: hello with a camera token, then scripted answers to relayed requests. */
+export async function connectCamera(origin, token) {
+  const ws = await connectWebSocket(`${origin.replace('http', 'ws')}/ws`);
+  const received = [];
+  ws.on('message', (text) => received.push(JSON.parse(text)));
+  const welcome = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('camera got no welcome')), 10_000);
+    ws.on('message', (text) => {
+      const message = JSON.parse(text);
+      if (message.type === 'welcome') {
+        clearTimeout(timer);
+        resolve(message);
+      } else if (message.type === 'ping') {
+        ws.send({ type: 'pong' });
+      }
+    });
+  });
+  ws.send({ type: 'hello', version: 1, token });
+  await welcome;
+  return { ws, received };
+}
