@@ -61,7 +61,8 @@ export async function startServer({ onSocket = () => {}, testFiles = false } = {
       const body = await readFile(file);
       res.writeHead(200, {
         'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-        'Content-Security-Policy': CSP,
+        // Test pages (the stand-in camera) talk to another origin's signaling server.
+        'Content-Security-Policy': base === TESTS ? "default-src 'self'; connect-src *" : CSP,
         'X-Content-Type-Options': 'nosniff',
         'Referrer-Policy': 'no-referrer',
         'Cache-Control': 'no-store',
