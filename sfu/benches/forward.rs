@@ -78,7 +78,7 @@ async fn run(viewers: usize, seconds: u64) {
     let mut frames = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
         let ts = source.timestamp;
-        let keyframe = frames % (FPS as u64 * 2) == 0;
+        let keyframe = frames.is_multiple_of(FPS as u64 * 2);
         for (payload, marker) in source.frame(keyframe, packets_per_frame, PAYLOAD - 2) {
             camera.write(payload, marker, ts);
         }

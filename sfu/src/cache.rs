@@ -62,9 +62,9 @@ impl KeyframeCache {
     }
 
     /// Replace the contents with a snapshot taken on another worker.
-    pub fn load(&mut self, packets: Vec<Arc<MediaPacket>>) {
+    pub fn load(&mut self, packets: &[Arc<MediaPacket>]) {
         self.clear();
-        for packet in &packets {
+        for packet in packets {
             self.push(packet);
         }
     }
@@ -72,6 +72,11 @@ impl KeyframeCache {
     /// Number of cached packets.
     pub fn len(&self) -> usize {
         self.packets.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
     }
 }
 
@@ -146,7 +151,7 @@ mod tests {
             a.push(&packet(seq, seq as u32, key));
         }
         let mut b = KeyframeCache::new(8);
-        b.load(a.snapshot().unwrap_or_default());
+        b.load(&a.snapshot().unwrap_or_default());
         assert_eq!(seqs(&b), vec![1, 2, 3]);
         assert_eq!(b.len(), 3);
     }

@@ -67,7 +67,7 @@ impl FileConfig {
 }
 
 /// Merge the layers; `file` is the parsed TOML (if any), `cli` already holds env + flags.
-pub(crate) fn settings(file: FileConfig, cli: &Cli) -> anyhow::Result<Settings> {
+pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings> {
     let mut sfu = SfuConfig::default();
     let ms = Duration::from_millis;
     let bind = cli.bind.or(file.bind);
@@ -116,7 +116,7 @@ mod tests {
         )
         .expect("valid file");
         let cli = Cli::parse_from(["sfu", "--workers", "2"]);
-        let settings = settings(file, &cli).expect("valid settings");
+        let settings = settings(&file, &cli).expect("valid settings");
         assert_eq!(settings.sfu.bind, "127.0.0.1:5000".parse().expect("addr"));
         assert_eq!(settings.sfu.workers, 2);
         assert_eq!(settings.sfu.pli_min_interval, Duration::from_millis(250));
@@ -128,13 +128,13 @@ mod tests {
         let text = include_str!("../sfu.sample.toml");
         let file = FileConfig::parse(text).expect("sample parses");
         let cli = Cli::parse_from(["sfu"]);
-        settings(file, &cli).expect("sample is valid");
+        settings(&file, &cli).expect("sample is valid");
     }
 
     #[test]
     fn invalid_values_are_refused() {
         let file = FileConfig::parse("workers = 0\n").expect("parses");
         let cli = Cli::parse_from(["sfu"]);
-        assert!(settings(file, &cli).is_err());
+        assert!(settings(&file, &cli).is_err());
     }
 }

@@ -15,7 +15,8 @@ use crate::worker::{Worker, WorkerMsg};
 use crate::SessionId;
 
 impl Worker {
-    pub(crate) fn on_publisher_packet(&mut self, session: SessionId, rtp: RtpPacket) {
+    pub(crate) fn on_publisher_packet(&mut self, session: SessionId, rtp: Box<RtpPacket>) {
+        let rtp = *rtp;
         let Some(peer) = self.peers.get_mut(&session) else {
             return;
         };
@@ -85,7 +86,7 @@ impl Worker {
             let peers = &self.peers;
             let mut merged = subscribers;
             merged.retain(|s| peers.contains_key(s));
-            merged.extend(feed.subscribers.drain(..));
+            merged.append(&mut feed.subscribers);
             feed.subscribers = merged;
         }
     }
@@ -178,7 +179,7 @@ impl Worker {
         }
     }
 
-    pub(crate) fn on_snapshot(&mut self, camera: &Arc<str>, packets: Vec<Arc<MediaPacket>>) {
+    pub(crate) fn on_snapshot(&mut self, camera: &Arc<str>, packets: &[Arc<MediaPacket>]) {
         let Some(feed) = self.feeds.get_mut(camera) else {
             return;
         };
@@ -201,21 +202,21 @@ impl Worker {
         }
     }
 
-    pub(crate) fn on_route(&mut self, camera: Arc<str>, route: Route) {
+    pub(crate) fn on_route(&mut self, camera: &Arc<str>, route: &Route) {
         let index = self.index;
         let involved =
             route.publisher_worker == Some(index) || route.subscriber_workers.contains(&index);
         if !involved {
             let idle = self
                 .feeds
-                .get(&camera)
+                .get(camera)
                 .is_some_and(|f| f.publisher.is_none() && f.subscribers.is_empty());
             if idle {
-                self.feeds.remove(&camera);
+                self.feeds.remove(camera);
             }
             return;
         }
-        let feed = self.feed(&camera);
+        let feed = self.feed(camera);
         let old = std::mem::replace(&mut feed.route, route.clone());
         match route.publisher_worker {
             Some(p) if p == index => {
@@ -234,7 +235,7 @@ impl Worker {
                     self.shared.to_worker(
                         worker,
                         WorkerMsg::CacheSnapshot {
-                            camera: Arc::clone(&camera),
+                            camera: Arc::clone(camera),
                             packets: snapshot.clone(),
                         },
                     );

@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => cli::FileConfig::default(),
     };
-    let settings = cli::settings(file, &args)?;
+    let settings = cli::settings(&file, &args)?;
     let sfu = Sfu::start(settings.sfu).await?;
     let listener = TcpListener::bind(settings.metrics_bind)
         .await

@@ -23,7 +23,7 @@ pub(crate) enum PeerOutput {
     /// ICE gave up or the engine closed.
     Gone,
     /// A publisher's media packet.
-    Rtp(RtpPacket),
+    Rtp(Box<RtpPacket>),
     /// A subscriber asked for a key frame (PLI or FIR).
     KeyframeRequest,
     /// Periodic subscriber-side statistics (cumulative NACKs received, loss fraction).
@@ -119,7 +119,7 @@ impl Peer {
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 out.push(PeerOutput::Gone);
             }
-            Event::RtpPacket(packet) => out.push(PeerOutput::Rtp(packet)),
+            Event::RtpPacket(packet) => out.push(PeerOutput::Rtp(Box::new(packet))),
             Event::KeyframeRequest(_) => out.push(PeerOutput::KeyframeRequest),
             Event::MediaEgressStats(stats) => out.push(PeerOutput::EgressStats {
                 nacks: stats.nacks,

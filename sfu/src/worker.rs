@@ -169,9 +169,9 @@ impl Worker {
                 });
                 self.remove_peer(session);
             }
-            WorkerMsg::Route { camera, route } => self.on_route(camera, route),
+            WorkerMsg::Route { camera, route } => self.on_route(&camera, &route),
             WorkerMsg::Media { camera, packet } => self.fan_out(&camera, &packet, false),
-            WorkerMsg::CacheSnapshot { camera, packets } => self.on_snapshot(&camera, packets),
+            WorkerMsg::CacheSnapshot { camera, packets } => self.on_snapshot(&camera, &packets),
             WorkerMsg::KeyframeWanted { camera } => self.request_keyframe(&camera),
             WorkerMsg::InjectPanic(session) => {
                 self.drive(session, |_| panic!("injected panic (test hook)"));

@@ -177,7 +177,16 @@ impl Pending {
         let (cmd, rx) = mpsc::channel();
         let shared = Arc::clone(&observed);
         let (rtc, socket, mid, max_wait) = (self.rtc, self.socket, self.mid, self.max_wait);
-        let thread = std::thread::spawn(move || run(rtc, socket, mid, max_wait, rx, shared, loss));
+        let runner = Runner {
+            rtc,
+            socket,
+            mid,
+            max_wait,
+            commands: rx,
+            observed: shared,
+            loss,
+        };
+        let thread = std::thread::spawn(move || runner.run());
         Client {
             session: sfu::SessionId(0),
             cmd,
@@ -199,113 +208,127 @@ fn pick_send_pt(rtc: &Rtc, mid: Mid) -> Option<Pt> {
                 && p.spec().format.packetization_mode == Some(1)
                 && p.spec().format.profile_level_id == Some(0x42e01f)
         })
-        .or_else(|| params.iter().filter(ok).next())
+        .or_else(|| params.iter().find(ok))
         .map(|p| p.pt())
 }
 
-fn run(
-    mut rtc: Rtc,
+/// Everything the client thread owns.
+struct Runner {
+    rtc: Rtc,
     socket: UdpSocket,
     mid: Mid,
     max_wait: Duration,
     commands: mpsc::Receiver<Cmd>,
     observed: Arc<Mutex<Observed>>,
     loss: Option<Loss>,
-) {
-    let local = socket.local_addr().expect("local address");
-    let mut rng = Rng::new(loss.as_ref().map_or(1, |l| l.seed));
-    let mut buf = vec![0u8; 2048];
-    let mut send_pt = None;
-    // Publishers start at a small sequence number: str0m needs no ROC signalling then.
-    let mut next_seq: u64 = 1;
-    let (mut rtp_out, mut rtp_in) = (0u64, 0u64);
-    loop {
-        // Drain to the next timeout (str0m run-loop contract).
-        let timeout = loop {
-            match rtc.poll_output() {
-                Ok(Output::Timeout(t)) => break t,
-                Ok(Output::Transmit(t)) => {
-                    let rtp = is_rtp(&t.contents);
-                    rtp_out += u64::from(rtp);
+}
+
+impl Runner {
+    fn run(self) {
+        let Self {
+            mut rtc,
+            socket,
+            mid,
+            max_wait,
+            commands,
+            observed,
+            loss,
+        } = self;
+        let local = socket.local_addr().expect("local address");
+        let mut rng = Rng::new(loss.as_ref().map_or(1, |l| l.seed));
+        let mut buf = vec![0u8; 2048];
+        let mut send_pt = None;
+        // Publishers start at a small sequence number: str0m needs no ROC signalling then.
+        let mut next_seq: u64 = 1;
+        let (mut rtp_out, mut rtp_in) = (0u64, 0u64);
+        loop {
+            // Drain to the next timeout (str0m run-loop contract).
+            let timeout = loop {
+                match rtc.poll_output() {
+                    Ok(Output::Timeout(t)) => break t,
+                    Ok(Output::Transmit(t)) => {
+                        let rtp = is_rtp(&t.contents);
+                        rtp_out += u64::from(rtp);
+                        let lose = loss
+                            .as_ref()
+                            .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
+                        if lose {
+                            lock(&observed).dropped_by_loss += 1;
+                        } else {
+                            let _ = socket.send_to(&t.contents, t.destination);
+                        }
+                    }
+                    Ok(Output::Event(event)) => on_event(event, &observed),
+                    Err(_) => return,
+                }
+            };
+            match commands.try_recv() {
+                Ok(Cmd::Write {
+                    payload,
+                    marker,
+                    timestamp,
+                }) => {
+                    if send_pt.is_none() {
+                        send_pt = pick_send_pt(&rtc, mid);
+                    }
+                    if let (Some(pt), Some(tx)) =
+                        (send_pt, rtc.direct_api().stream_tx_by_mid(mid, None))
+                    {
+                        let seq = next_seq;
+                        next_seq += 1;
+                        tx.write_rtp(
+                            RtpWrite::new(pt, seq.into(), timestamp, Instant::now(), payload)
+                                .marker(marker)
+                                .nackable(true),
+                        );
+                    }
+                    continue;
+                }
+                Ok(Cmd::RequestKeyframe) => {
+                    if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, None) {
+                        rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+                    }
+                    continue;
+                }
+                Ok(Cmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let wait = timeout
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), max_wait);
+            let _ = socket.set_read_timeout(Some(wait));
+            let input = match socket.recv_from(&mut buf) {
+                Ok((n, source)) => {
+                    let rtp = is_rtp(&buf[..n]);
+                    rtp_in += u64::from(rtp);
                     let lose = loss
                         .as_ref()
-                        .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
+                        .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
                     if lose {
                         lock(&observed).dropped_by_loss += 1;
-                    } else {
-                        let _ = socket.send_to(&t.contents, t.destination);
+                        continue;
                     }
+                    let Ok(contents) = buf[..n].try_into() else {
+                        continue;
+                    };
+                    Input::Receive(
+                        Instant::now(),
+                        Receive {
+                            proto: Protocol::Udp,
+                            source,
+                            destination: local,
+                            contents,
+                        },
+                    )
                 }
-                Ok(Output::Event(event)) => on_event(event, &observed),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    Input::Timeout(Instant::now())
+                }
                 Err(_) => return,
+            };
+            if rtc.handle_input(input).is_err() {
+                return;
             }
-        };
-        match commands.try_recv() {
-            Ok(Cmd::Write {
-                payload,
-                marker,
-                timestamp,
-            }) => {
-                if send_pt.is_none() {
-                    send_pt = pick_send_pt(&rtc, mid);
-                }
-                if let (Some(pt), Some(tx)) =
-                    (send_pt, rtc.direct_api().stream_tx_by_mid(mid, None))
-                {
-                    let seq = next_seq;
-                    next_seq += 1;
-                    tx.write_rtp(
-                        RtpWrite::new(pt, seq.into(), timestamp, Instant::now(), payload)
-                            .marker(marker)
-                            .nackable(true),
-                    );
-                }
-                continue;
-            }
-            Ok(Cmd::RequestKeyframe) => {
-                if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, None) {
-                    rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
-                }
-                continue;
-            }
-            Ok(Cmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
-            Err(mpsc::TryRecvError::Empty) => {}
-        }
-        let wait = timeout
-            .saturating_duration_since(Instant::now())
-            .clamp(Duration::from_millis(1), max_wait);
-        let _ = socket.set_read_timeout(Some(wait));
-        let input = match socket.recv_from(&mut buf) {
-            Ok((n, source)) => {
-                let rtp = is_rtp(&buf[..n]);
-                rtp_in += u64::from(rtp);
-                let lose = loss
-                    .as_ref()
-                    .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
-                if lose {
-                    lock(&observed).dropped_by_loss += 1;
-                    continue;
-                }
-                let Ok(contents) = buf[..n].try_into() else {
-                    continue;
-                };
-                Input::Receive(
-                    Instant::now(),
-                    Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: local,
-                        contents,
-                    },
-                )
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                Input::Timeout(Instant::now())
-            }
-            Err(_) => return,
-        };
-        if rtc.handle_input(input).is_err() {
-            return;
         }
     }
 }

@@ -103,7 +103,7 @@ pub async fn send_frames_paced(
     let mut sent = Vec::new();
     for i in 0..frames {
         let ts = source.timestamp;
-        for (payload, marker) in source.frame(i % gop == 0, packets_per_frame, 900) {
+        for (payload, marker) in source.frame(i.is_multiple_of(gop), packets_per_frame, 900) {
             sent.push(payload.clone());
             publisher.write(payload, marker, ts);
         }
