@@ -5,6 +5,7 @@
 // product: it exercises the product's worker, WASM and attach code in a real WebRTC stack.
 import { DecryptWorker } from '/js/decrypt-worker.js';
 import { SFrameSender } from '/__test__/sframe-sender.mjs';
+import { readStrip, CELL, MAGIC, STRIP_BITS } from '/js/pixel-strip.js';
 
 export const COLOURS = { red: [255, 0, 0], green: [0, 200, 0], blue: [0, 0, 255] };
 const W = 320;
@@ -12,6 +13,18 @@ const H = 240;
 
 const fromHex = (h) => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
 const css = ([r, g, b]) => `rgb(${r} ${g} ${b})`;
+
+/** The camera agent's testsrc strip (pixel-strip.js): magic, frame counter, capture µs. */
+function paintStrip(ctx, frame) {
+  const bits = (BigInt(MAGIC) << 96n) | (BigInt(frame) << 64n) | BigInt(Math.round(Date.now() * 1000));
+  const perRow = Math.floor(W / CELL);
+  ctx.fillStyle = 'rgb(16 16 16)';
+  ctx.fillRect(0, 0, W, Math.ceil(STRIP_BITS / perRow) * CELL);
+  ctx.fillStyle = 'rgb(235 235 235)';
+  for (let i = 0; i < STRIP_BITS; i += 1) {
+    if ((bits >> BigInt(STRIP_BITS - 1 - i)) & 1n) ctx.fillRect((i % perRow) * CELL, Math.floor(i / perRow) * CELL, CELL, CELL);
+  }
+}
 
 function paintedCanvas() {
   const canvas = document.createElement('canvas');
@@ -28,6 +41,7 @@ function paintedCanvas() {
     // A moving box in the lower right keeps the encoder producing frames.
     ctx.fillStyle = '#fff';
     ctx.fillRect(W / 2 + (frame % (W / 2 - 32)), H / 2 + 40, 32, 32);
+    paintStrip(ctx, frame);
     frame += 1;
   };
   paint();
@@ -50,7 +64,13 @@ function samplePixels(video) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(video, 0, 0, w, h);
   const at = (x, y) => [...ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data.slice(0, 3)];
-  return { red: at(w / 4, h / 4), green: at((3 * w) / 4, h / 4), blue: at(w / 4, (3 * h) / 4) };
+  return {
+    red: at(w / 4, h / 4),
+    green: at((3 * w) / 4, h / 4),
+    blue: at(w / 4, (3 * h) / 4),
+    strip: readStrip(ctx.getImageData(0, 0, w, h).data, w, h),
+    sampledAtMs: Date.now(),
+  };
 }
 
 /**

@@ -63,6 +63,12 @@ for (const api of ['script-transform', 'encoded-streams']) {
     assert.equal(r.counters.failed, 0);
     assert.equal(r.counters.unknownKey, 0);
     assert.ok(r.counters.decrypted >= r.framesDecoded, `decrypted ${r.counters.decrypted} < decoded ${r.framesDecoded}`);
+    // The testsrc strip survives VP8 and decryption: counter and capture time read back.
+    const { strip, sampledAtMs } = r.pixels;
+    assert.ok(strip, 'the pixel strip reads back from the decoded picture');
+    assert.ok(strip.frame > 0 && strip.frame <= r.framesSent, `strip frame ${strip.frame}`);
+    const latency = sampledAtMs - strip.capturedUs / 1000;
+    assert.ok(latency >= 0 && latency < 5000, `capture-to-screen ${latency} ms`);
   });
 
   test(`unpaired (${api}): frames arrive but nothing decodes and there is no picture`, async () => {
