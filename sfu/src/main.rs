@@ -29,7 +29,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.metrics_bind)
         .await
         .with_context(|| format!("cannot bind metrics at {}", settings.metrics_bind))?;
-    tracing::info!(udp = %sfu.local_addr(), metrics = %settings.metrics_bind, "sfu running");
+    let metrics_addr = listener.local_addr()?;
+    tracing::info!(udp = %sfu.local_addr(), metrics = %metrics_addr, "sfu running");
     let handle = sfu.handle();
     let metrics = tokio::spawn(serve_metrics(listener, handle));
     tokio::signal::ctrl_c().await?;
