@@ -56,13 +56,20 @@ export class CameraTile {
       this.badge,
       this.fingerprint,
       h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => this.fullscreen(), text: 'Fullscreen' }),
+        (this.fullscreenButton = h('button', { type: 'button', onclick: () => this.fullscreen(), text: 'Fullscreen' })),
         h('button', { type: 'button', onclick: () => this.snapshot(), text: 'Snapshot' }),
         h('button', { type: 'button', 'aria-pressed': 'true', onclick: (e) => this.toggleOverlay(e.currentTarget), text: 'Stats' }),
         this.membersButton,
         (this.unpairButton = h('button', { type: 'button', class: 'quiet', hidden: true, onclick: () => onUnpair(cameraId), text: 'Unpair' }))),
       this.snapshotLink,
       this.error);
+    this.el.addEventListener('fullscreenchange', () => this.fullscreenChanged());
+  }
+
+  /** Keeps the button's name true to what it will do (entered by button, left by Esc too). */
+  fullscreenChanged() {
+    const active = document.fullscreenElement === this.el;
+    this.fullscreenButton.textContent = active ? 'Exit fullscreen' : 'Fullscreen';
   }
 
   /** @param {string} display a camera-state.js display() value */
@@ -107,9 +114,10 @@ export class CameraTile {
     button.setAttribute('aria-pressed', String(visible));
   }
 
+  /** The whole tile goes fullscreen, so the badge and the buttons (exit included) stay. */
   fullscreen() {
     if (document.fullscreenElement) document.exitFullscreen();
-    else this.stage.requestFullscreen?.().catch((e) => this.setError(`Fullscreen refused: ${e.message}`));
+    else this.el.requestFullscreen?.().catch((e) => this.setError(`Fullscreen refused: ${e.message}`));
   }
 
   /** Saves the current picture as a PNG (decrypted pixels never leave this device otherwise). */
