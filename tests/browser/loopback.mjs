@@ -1,5 +1,5 @@
 // Browser-side half of the loopback test: a canvas with flat colour regions is encoded as
-// VP8 by one peer connection, each frame SFrame-protected by the test sender (playing the
+// VP8 or H.264 by one peer connection, each frame SFrame-protected by the test sender (playing the
 // camera), and received by a second peer connection whose frames go through the viewer's
 // real transform worker (DecryptWorker.attach with the chosen API). Nothing here is the
 // product: it exercises the product's worker, WASM and attach code in a real WebRTC stack.
@@ -49,10 +49,15 @@ function paintedCanvas() {
   return { canvas, stop: () => clearInterval(timer) };
 }
 
-function onlyVp8(transceiver, kind) {
-  const caps = RTCRtpSender.getCapabilities(kind === 'send' ? 'video' : 'video');
-  const codecs = caps.codecs.filter((c) => ['video/vp8', 'video/rtx'].includes(c.mimeType.toLowerCase()));
-  transceiver.setCodecPreferences(codecs);
+/** Restricts negotiation to `codec` (H.264: packetization-mode 1, constrained baseline) + RTX. */
+function onlyCodec(transceiver, codec, capabilities) {
+  const wanted = (c) => {
+    const mime = c.mimeType.toLowerCase();
+    if (mime === 'video/rtx') return true;
+    if (codec === 'vp8') return mime === 'video/vp8';
+    return mime === 'video/h264' && /packetization-mode=1/.test(c.sdpFmtpLine) && /profile-level-id=42e01f/.test(c.sdpFmtpLine);
+  };
+  transceiver.setCodecPreferences(capabilities.codecs.filter(wanted));
 }
 
 /** Samples the centre of each colour region from the playing video. */
@@ -77,7 +82,7 @@ function samplePixels(video) {
  * @param {{api: string, fixture: object, keyHex: string, withKey: boolean, frames: number,
  *          timeoutMs: number}} options
  */
-export async function runLoopback({ api, fixture, keyHex, withKey, frames, timeoutMs }) {
+export async function runLoopback({ api, codec = 'vp8', fixture, keyHex, withKey, frames, timeoutMs }) {
   const dw = new DecryptWorker(api);
   let counters = null;
   dw.addEventListener('counters', (e) => { counters = e.detail; });
@@ -86,7 +91,7 @@ export async function runLoopback({ api, fixture, keyHex, withKey, frames, timeo
   dw.addCamera('loop', fromHex(fixture.camera_public_hex));
   const generation = fixture.envelopes[0].generation;
   if (withKey) await dw.acceptEnvelope('loop', fromHex(fixture.envelopes[0].envelope_hex), fixture.now);
-  dw.setCodec('loop', 'vp8');
+  dw.setCodec('loop', codec);
 
   const sframe = await SFrameSender.create(fromHex(keyHex), generation);
   const source = paintedCanvas();
@@ -97,19 +102,19 @@ export async function runLoopback({ api, fixture, keyHex, withKey, frames, timeo
   receiver.onicecandidate = (e) => e.candidate && sender.addIceCandidate(e.candidate);
 
   const tx = sender.addTransceiver(track, { direction: 'sendonly' });
-  onlyVp8(tx, 'send');
+  onlyCodec(tx, codec, RTCRtpSender.getCapabilities('video'));
   let ctr = 0;
   const { readable, writable } = tx.sender.createEncodedStreams();
   readable.pipeThrough(new TransformStream({
     async transform(frame, controller) {
-      frame.data = (await sframe.protect('vp8', ctr, new Uint8Array(frame.data))).buffer;
+      frame.data = (await sframe.protect(codec, ctr, new Uint8Array(frame.data))).buffer;
       ctr += 1;
       controller.enqueue(frame);
     },
   })).pipeTo(writable).catch(() => {});
 
   const rx = receiver.addTransceiver('video', { direction: 'recvonly' });
-  onlyVp8(rx, 'recv');
+  onlyCodec(rx, codec, RTCRtpReceiver.getCapabilities('video'));
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -145,6 +150,7 @@ export async function runLoopback({ api, fixture, keyHex, withKey, frames, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
   const result = {
+    codec: inbound?.codecId ? (await receiver.getStats()).get(inbound.codecId)?.mimeType : null,
     connection: receiver.connectionState,
     packetsReceived: inbound?.packetsReceived ?? 0,
     framesDecoded: inbound?.framesDecoded ?? 0,

@@ -1,8 +1,9 @@
 // A test-only SFrame sender (RFC 9605, AES_128_GCM_SHA256_128) in WebCrypto, so a browser
-// test can play the camera's part for VP8 and Opus without the camera agent. Its output is
-// checked byte-exact against the repository's frame vectors (e2ee/tests/vectors) before
-// any browser test relies on it. Layout (DESIGN.md): clear prefix | header | ciphertext | tag,
-// AAD = header | clear prefix. H.264 (emulation prevention) is not needed here.
+// test can play the camera's part for VP8, H.264 and Opus without the camera agent. Its
+// output is checked byte-exact against the repository's frame vectors (e2ee/tests/vectors)
+// before any browser test relies on it. Layout (DESIGN.md): clear prefix | header |
+// ciphertext | tag, AAD = header | clear prefix; for H.264 the frame is normalized first
+// (4-byte start codes, no AUD or filler) and emulation prevention is applied after the prefix.
 
 const SUITE = 0x0004;
 const enc = new TextEncoder();
@@ -55,10 +56,59 @@ export function sframeHeader(kid, ctr) {
   return concat(Uint8Array.of(config), ...extra);
 }
 
-/** Clear bytes at the start of a frame: VP8 10 on key frames, 3 otherwise; Opus 1 (TOC). */
+/** Offsets just after each `00 00 01` (where a NAL unit header sits). */
+function nalHeaderOffsets(data) {
+  const offsets = [];
+  for (let i = 0; i + 2 < data.length; i += 1) {
+    if (data[i] === 0 && data[i + 1] === 0 && data[i + 2] === 1) {
+      offsets.push(i + 3);
+      i += 2;
+    }
+  }
+  return offsets;
+}
+
+/** Annex B with 4-byte start codes, without access unit delimiters (9) or filler (12). */
+export function normalizeH264(frame) {
+  const offsets = nalHeaderOffsets(frame);
+  const parts = [];
+  offsets.forEach((start, i) => {
+    let end = i + 1 < offsets.length ? offsets[i + 1] - 3 : frame.length;
+    if (i + 1 < offsets.length) while (end > start && frame[end - 1] === 0) end -= 1;
+    if (end <= start) return;
+    const type = frame[start] & 0x1f;
+    if (type === 9 || type === 12) return;
+    parts.push(Uint8Array.of(0, 0, 0, 1), frame.subarray(start, end));
+  });
+  return concat(...parts);
+}
+
+/** Inserts 0x03 after `00 00` whenever the next byte is ≤ 3 (and after a final `00 00`). */
+export function escapeEmulation(raw, leadingZeros) {
+  const out = [];
+  let zeros = Math.min(leadingZeros, 2);
+  for (const byte of raw) {
+    if (zeros === 2 && byte <= 3) {
+      out.push(3);
+      zeros = 0;
+    }
+    out.push(byte);
+    zeros = byte === 0 ? zeros + 1 : 0;
+  }
+  if (zeros === 2 && raw.length > 0) out.push(3);
+  return Uint8Array.from(out);
+}
+
+/** Clear bytes at the start of a frame: VP8 10 on key frames, 3 otherwise; Opus 1 (TOC);
+ *  H.264 everything up to the first slice NAL header plus one byte. */
 export function clearPrefixLength(codec, frame) {
   if (codec === 'vp8') return (frame[0] & 1) === 0 ? 10 : 3;
   if (codec === 'opus') return 1;
+  if (codec === 'h264') {
+    const slice = nalHeaderOffsets(frame).find((o) => [1, 5].includes(frame[o] & 0x1f));
+    if (slice === undefined) throw new Error('no slice NAL unit in the frame');
+    return slice + 2;
+  }
   throw new Error(`the test sender does not do ${codec}`);
 }
 
@@ -82,7 +132,8 @@ export class SFrameSender {
   }
 
   /** Protects one encoded frame under counter `ctr`. */
-  async protect(codec, ctr, frame) {
+  async protect(codec, ctr, input) {
+    const frame = codec === 'h264' ? normalizeH264(input) : input;
     const prefixLen = clearPrefixLength(codec, frame);
     if (frame.length <= prefixLen) throw new Error('frame shorter than its clear prefix');
     const prefix = frame.subarray(0, prefixLen);
@@ -95,6 +146,8 @@ export class SFrameSender {
       this.key,
       frame.subarray(prefixLen),
     ));
-    return concat(prefix, header, sealed);
+    if (codec !== 'h264') return concat(prefix, header, sealed);
+    const trailingZeros = prefix.at(-1) === 0 ? (prefix.at(-2) === 0 ? 2 : 1) : 0;
+    return concat(prefix, escapeEmulation(concat(header, sealed), trailingZeros));
   }
 }

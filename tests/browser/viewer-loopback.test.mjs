@@ -1,4 +1,4 @@
-// Real WebRTC in Chromium, one page, two peer connections: VP8 from a canvas, protected by
+// Real WebRTC in Chromium, one page, two peer connections: H.264 or VP8 from a canvas, protected by
 // the stand-in camera (tests/browser/sframe-sender.mjs, checked against the repository's
 // vectors), received through the viewer's own transform worker and WASM — once with each
 // transform API. A viewer holding the key sees the exact colour regions with zero decrypt
@@ -24,7 +24,7 @@ after(async () => {
   await server.close();
 });
 
-async function loopback(api, withKey) {
+async function loopback(api, codec, withKey) {
   assert.ok(fixture, 'e2ee/tests/vectors/wasm_fixture.json is missing: cargo run -p e2ee --example gen_wasm_fixture fixture');
   const browser = await launchBrowser();
   try {
@@ -39,8 +39,8 @@ async function loopback(api, withKey) {
     const result = await page.evaluate(async (options) => {
       const { runLoopback } = await import('/__test__/loopback.mjs');
       return runLoopback(options);
-    }, { api, fixture, keyHex: VP8_KEY, withKey, frames: 30, timeoutMs: withKey ? 20_000 : 4_000 });
-    await screenshot(page, `viewer-loopback-${api}-${withKey ? 'paired' : 'unpaired'}`);
+    }, { api, codec, fixture, keyHex: VP8_KEY, withKey, frames: 30, timeoutMs: withKey ? 20_000 : 4_000 });
+    await screenshot(page, `viewer-loopback-${api}-${codec}-${withKey ? 'paired' : 'unpaired'}`);
     return result;
   } finally {
     await browser.close();
@@ -56,28 +56,33 @@ function assertColours(pixels) {
 }
 
 for (const api of ['script-transform', 'encoded-streams']) {
-  test(`paired (${api}): the picture decodes to the source colours, no decrypt failures`, async () => {
-    const r = await loopback(api, true);
-    assert.ok(r.framesDecoded >= 30, `framesDecoded ${r.framesDecoded}`);
-    assertColours(r.pixels);
-    assert.equal(r.counters.failed, 0);
-    assert.equal(r.counters.unknownKey, 0);
-    assert.ok(r.counters.decrypted >= r.framesDecoded, `decrypted ${r.counters.decrypted} < decoded ${r.framesDecoded}`);
-    // The testsrc strip survives VP8 and decryption: counter and capture time read back.
-    const { strip, sampledAtMs } = r.pixels;
-    assert.ok(strip, 'the pixel strip reads back from the decoded picture');
-    assert.ok(strip.frame > 0 && strip.frame <= r.framesSent, `strip frame ${strip.frame}`);
-    const latency = sampledAtMs - strip.capturedUs / 1000;
-    assert.ok(latency >= 0 && latency < 5000, `capture-to-screen ${latency} ms`);
-  });
+  for (const codec of ['h264', 'vp8']) {
+    test(`paired (${api}, ${codec}): the picture decodes to the source colours, no decrypt failures`, async () => {
+      const r = await loopback(api, codec, true);
+      assert.equal(r.codec?.toLowerCase(), `video/${codec}`);
+      assert.ok(r.framesDecoded >= 30, `framesDecoded ${r.framesDecoded}`);
+      assertColours(r.pixels);
+      assert.equal(r.counters.failed, 0, r.counters.lastError ?? '');
+      assert.equal(r.counters.unknownKey, 0);
+      assert.ok(r.counters.decrypted >= r.framesDecoded, `decrypted ${r.counters.decrypted} < decoded ${r.framesDecoded}`);
+      // The testsrc strip survives the codec and decryption: counter and capture time read back.
+      const { strip, sampledAtMs } = r.pixels;
+      assert.ok(strip, 'the pixel strip reads back from the decoded picture');
+      assert.ok(strip.frame > 0 && strip.frame <= r.framesSent, `strip frame ${strip.frame}`);
+      const latency = sampledAtMs - strip.capturedUs / 1000;
+      assert.ok(latency >= 0 && latency < 5000, `capture-to-screen ${latency} ms`);
+    });
 
-  test(`unpaired (${api}): frames arrive but nothing decodes and there is no picture`, async () => {
-    const r = await loopback(api, false);
-    assert.ok(r.framesSent > 10, `only ${r.framesSent} frames were sent`);
-    assert.equal(r.framesDecoded, 0);
-    assert.equal(r.videoWidth, 0);
-    assert.equal(r.pixels, null, 'no pixels to sample');
-    assert.equal(r.counters.decrypted, 0);
-    assert.ok(r.counters.unknownKey > 0, 'the dropped frames were counted');
-  });
+    // H.264 ciphertext can "decode" into garbage pictures, so this checks pixels and the
+    // decoder's own count, not only the worker's counters.
+    test(`unpaired (${api}, ${codec}): frames arrive but nothing decodes and there is no picture`, async () => {
+      const r = await loopback(api, codec, false);
+      assert.ok(r.framesSent > 10, `only ${r.framesSent} frames were sent`);
+      assert.equal(r.framesDecoded, 0);
+      assert.equal(r.videoWidth, 0);
+      assert.equal(r.pixels, null, 'no pixels to sample');
+      assert.equal(r.counters.decrypted, 0);
+      assert.ok(r.counters.unknownKey > 0, 'the dropped frames were counted');
+    });
+  }
 }
