@@ -34,6 +34,9 @@ pub struct SfuConfig {
     pub pause_loss_fraction: f32,
     /// How often str0m reports per-peer statistics (NACK counts, loss). Default 1 s.
     pub stats_interval: Duration,
+    /// A session whose ICE and DTLS have not completed by then is closed (an answer that
+    /// was never used must not hold resources forever). Default 30 s.
+    pub connect_timeout: Duration,
 }
 
 impl Default for SfuConfig {
@@ -47,6 +50,7 @@ impl Default for SfuConfig {
             replay_grace: Duration::from_secs(1),
             pause_loss_fraction: 0.25,
             stats_interval: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -66,6 +70,9 @@ impl SfuConfig {
             return Err(SfuError::Config(
                 "pause_loss_fraction must be within 0..=1".into(),
             ));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(SfuError::Config("connect_timeout must be positive".into()));
         }
         if self.stats_interval.is_zero() {
             return Err(SfuError::Config("stats_interval must be positive".into()));

@@ -130,7 +130,13 @@ impl Worker {
     }
 
     fn next_deadline(&self, now: Instant) -> Instant {
-        let peers = self.peers.values().map(|p| p.timeout);
+        let connect_timeout = self.shared.config.connect_timeout;
+        let unconnected = self
+            .peers
+            .values()
+            .filter(|p| !p.connected)
+            .map(|p| p.created + connect_timeout);
+        let peers = self.peers.values().map(|p| p.timeout).chain(unconnected);
         let plis = self.feeds.values().filter_map(|f| f.pli.deadline());
         peers.chain(plis).fold(now + MAX_IDLE, Instant::min)
     }
@@ -189,6 +195,17 @@ impl Worker {
             .collect();
         for session in due {
             self.drive(session, |peer| peer.rtc.handle_input(Input::Timeout(now)));
+        }
+        let connect_timeout = self.shared.config.connect_timeout;
+        let abandoned: Vec<SessionId> = self
+            .peers
+            .values()
+            .filter(|p| !p.connected && now.saturating_duration_since(p.created) >= connect_timeout)
+            .map(|p| p.session)
+            .collect();
+        for session in abandoned {
+            tracing::info!(session = session.0, "peer never connected; closing");
+            self.remove_peer(session);
         }
         let due: Vec<Arc<str>> = self
             .feeds

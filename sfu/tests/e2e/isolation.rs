@@ -1,4 +1,7 @@
-use sfu::SfuEvent;
+use std::time::Duration;
+
+use sfu::{SfuConfig, SfuEvent};
+use str0m::media::Direction;
 
 use crate::common::*;
 
@@ -35,5 +38,33 @@ async fn a_panicking_peer_is_closed_and_counted_while_others_keep_running() {
     .await;
     assert_eq!(received_payloads(&survivor), sent);
     assert!(doomed.observed().received.is_empty());
+    sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_never_connects_is_closed_after_the_connect_timeout() {
+    let config = SfuConfig {
+        workers: 1,
+        connect_timeout: Duration::from_millis(200),
+        ..loopback_config()
+    };
+    let sfu = start_sfu_with(config).await;
+    let handle = sfu.handle();
+    let mut events = handle.events();
+    // An answer nobody uses: no ICE, no DTLS.
+    let offer = Pending::new(TestCodec::Vp8, Direction::RecvOnly).offer;
+    let (session, _) = handle.subscribe("cam", &offer).await.expect("answered");
+    let gone = tokio::time::timeout(DEADLINE, events.recv())
+        .await
+        .expect("closed before the deadline")
+        .expect("event");
+    assert_eq!(
+        gone,
+        SfuEvent::SubscriberGone {
+            session,
+            camera_id: "cam".into()
+        }
+    );
+    assert!(handle.metrics_text().contains("sfu_subscribers 0"));
     sfu.shutdown().await;
 }
