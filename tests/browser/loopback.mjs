@@ -101,7 +101,27 @@ export async function runLoopback({ api, codec = 'vp8', fixture, keyHex, withKey
   sender.onicecandidate = (e) => e.candidate && receiver.addIceCandidate(e.candidate);
   receiver.onicecandidate = (e) => e.candidate && sender.addIceCandidate(e.candidate);
 
-  const tx = sender.addTransceiver(track, { direction: 'sendonly' });
+  // The viewer offers, as in the product (media-session.js): a recvonly transceiver with the
+  // decrypt transform attached before any frame can exist. (An answerer must not do this:
+  // JSEP gives a remote offer's m-line a new transceiver, not one made by addTransceiver.)
+  const rx = receiver.addTransceiver('video', { direction: 'recvonly' });
+  onlyCodec(rx, codec, RTCRtpReceiver.getCapabilities('video'));
+  dw.attach('loop', rx.receiver);
+  const video = document.createElement('video');
+  video.muted = true;
+  video.playsInline = true;
+  document.body.append(video);
+  receiver.ontrack = (e) => {
+    video.srcObject = new MediaStream([e.track]);
+    video.play().catch(() => {});
+  };
+  await receiver.setLocalDescription(await receiver.createOffer());
+
+  // The stand-in camera answers, sending the canvas and protecting every frame.
+  await sender.setRemoteDescription(receiver.localDescription);
+  const [tx] = sender.getTransceivers();
+  await tx.sender.replaceTrack(track);
+  tx.direction = 'sendonly';
   onlyCodec(tx, codec, RTCRtpSender.getCapabilities('video'));
   let ctr = 0;
   const { readable, writable } = tx.sender.createEncodedStreams();
@@ -112,24 +132,8 @@ export async function runLoopback({ api, codec = 'vp8', fixture, keyHex, withKey
       controller.enqueue(frame);
     },
   })).pipeTo(writable).catch(() => {});
-
-  const rx = receiver.addTransceiver('video', { direction: 'recvonly' });
-  onlyCodec(rx, codec, RTCRtpReceiver.getCapabilities('video'));
-  const video = document.createElement('video');
-  video.muted = true;
-  video.playsInline = true;
-  document.body.append(video);
-  receiver.ontrack = (e) => {
-    // As the viewer does: Chromium ignores a transform set before the track exists.
-    dw.attach('loop', e.receiver);
-    video.srcObject = new MediaStream([e.track]);
-    video.play().catch(() => {});
-  };
-
-  await sender.setLocalDescription(await sender.createOffer());
+  await sender.setLocalDescription(await sender.createAnswer());
   await receiver.setRemoteDescription(sender.localDescription);
-  await receiver.setLocalDescription(await receiver.createAnswer());
-  await sender.setRemoteDescription(receiver.localDescription);
 
   // Bounded wait: enough frames decoded (paired), or the deadline (unpaired).
   const deadline = performance.now() + timeoutMs;

@@ -47,11 +47,11 @@ export class MediaSession extends EventTarget {
     if (capabilities && transceiver.setCodecPreferences) {
       transceiver.setCodecPreferences(preferredReceiveCodecs(capabilities));
     }
+    // Attached before the offer exists, so no frame can ever reach the decoder unseen. This
+    // page is the offerer, so this transceiver is the one the answer's m-line uses (JSEP);
+    // an answerer's pre-made transceiver would not be, and its transform would be bypassed.
+    this.decrypt.attach(this.cameraId, transceiver.receiver);
     pc.addEventListener('track', (event) => {
-      // Here, not right after addTransceiver: Chromium silently ignores a receiver
-      // transform set before negotiation created the track (frames then bypass it).
-      // `track` fires inside setRemoteDescription, before any media can flow.
-      this.decrypt.attach(this.cameraId, event.receiver);
       this.video.srcObject = new MediaStream([event.track]);
     });
     pc.addEventListener('connectionstatechange', () => {
