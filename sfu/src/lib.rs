@@ -28,6 +28,15 @@
 //! - Every operation on one peer runs inside `catch_unwind`: a panic closes that peer,
 //!   counts `sfu_peer_panics_total`, and leaves the others running.
 //!
+//! - A session that has not connected within [`SfuConfig::connect_timeout`] is closed.
+//!
+//! ## Not yet
+//! - Sends are one `send_to` per datagram. `sendmmsg` batching needs either `unsafe`
+//!   (denied workspace-wide) or `nix`'s `sendmmsg`, whose result type reads the
+//!   (never written) address slots of a send; both wait for a decision.
+//! - No ICE-TCP candidate: str0m 0.25 supports TCP candidates, but framing and a TCP
+//!   listener are not built here yet.
+//!
 //! ## Signalling contract
 //! Both cameras and viewers send the offer; the SFU always answers ([`SfuHandle::publish`],
 //! [`SfuHandle::subscribe`]). A viewer may subscribe before the camera publishes: it
