@@ -10,7 +10,7 @@ use crate::directory::Route;
 use crate::forward::{Decision, DropReason};
 use crate::keyframe::is_keyframe_start;
 use crate::packet::MediaPacket;
-use crate::peer::{pick_pt, Role};
+use crate::peer::{pick_pt, EgressStats, Role};
 use crate::worker::{Worker, WorkerMsg};
 use crate::SessionId;
 
@@ -272,7 +272,7 @@ impl Worker {
         self.request_keyframe(&camera);
     }
 
-    pub(crate) fn on_egress_stats(&mut self, session: SessionId, nacks: u64, loss: Option<f32>) {
+    pub(crate) fn on_egress_stats(&mut self, session: SessionId, stats: EgressStats) {
         let threshold = self.shared.config.pause_loss_fraction;
         let Some(peer) = self.peers.get_mut(&session) else {
             return;
@@ -281,11 +281,17 @@ impl Worker {
             return;
         };
         let metrics = &self.shared.metrics;
-        metrics
-            .nacks_from_viewers
-            .inc_by(nacks.saturating_sub(sub.nacks_reported));
-        sub.nacks_reported = nacks;
-        if loss.is_some_and(|l| l > threshold) && !sub.paused_for_loss && sub.forward.pause() {
+        let new_nacks = stats.nacks.saturating_sub(sub.nacks_reported);
+        let new_packets = stats.packets.saturating_sub(sub.packets_reported);
+        metrics.nacks_from_viewers.inc_by(new_nacks);
+        sub.nacks_reported = stats.nacks;
+        sub.packets_reported = stats.packets;
+        // The receiver report's fraction lost when str0m has one; otherwise NACK messages
+        // per packet sent in this interval, a lower bound on the loss rate.
+        let loss = stats
+            .loss
+            .unwrap_or_else(|| new_nacks as f32 / new_packets.max(1) as f32);
+        if loss > threshold && !sub.paused_for_loss && sub.forward.pause() {
             sub.paused_for_loss = true;
             metrics.paused_subscribers.inc();
             let camera = Arc::clone(&peer.camera);

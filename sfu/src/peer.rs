@@ -26,10 +26,19 @@ pub(crate) enum PeerOutput {
     Rtp(Box<RtpPacket>),
     /// A subscriber asked for a key frame (PLI or FIR).
     KeyframeRequest,
-    /// Periodic subscriber-side statistics (cumulative NACKs received, loss fraction).
-    EgressStats { nacks: u64, loss: Option<f32> },
+    /// Periodic subscriber-side statistics.
+    EgressStats(EgressStats),
     /// Periodic publisher-side statistics (cumulative NACKs sent upstream).
     IngressStats { nacks: u64 },
+}
+
+/// Cumulative counters of one subscriber's send stream, from str0m's stats.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EgressStats {
+    pub(crate) packets: u64,
+    pub(crate) nacks: u64,
+    /// Fraction lost from the viewer's receiver reports, when known.
+    pub(crate) loss: Option<f32>,
 }
 
 /// Publisher-specific state.
@@ -53,6 +62,7 @@ pub(crate) struct Subscriber {
     pub(crate) first_packet_sent: bool,
     pub(crate) paused_for_loss: bool,
     pub(crate) nacks_reported: u64,
+    pub(crate) packets_reported: u64,
 }
 
 /// Which side of the camera a peer is on.
@@ -121,10 +131,11 @@ impl Peer {
             }
             Event::RtpPacket(packet) => out.push(PeerOutput::Rtp(Box::new(packet))),
             Event::KeyframeRequest(_) => out.push(PeerOutput::KeyframeRequest),
-            Event::MediaEgressStats(stats) => out.push(PeerOutput::EgressStats {
+            Event::MediaEgressStats(stats) => out.push(PeerOutput::EgressStats(EgressStats {
+                packets: stats.packets,
                 nacks: stats.nacks,
                 loss: stats.loss,
-            }),
+            })),
             Event::MediaIngressStats(stats) => {
                 out.push(PeerOutput::IngressStats { nacks: stats.nacks });
             }

@@ -138,6 +138,7 @@ fn negotiate_inner(
             first_packet_sent: false,
             paused_for_loss: false,
             nacks_reported: 0,
+            packets_reported: 0,
         }),
     };
     if side == Side::Subscriber {

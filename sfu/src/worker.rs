@@ -297,7 +297,7 @@ impl Worker {
             PeerOutput::Gone => self.remove_peer(session),
             PeerOutput::Rtp(packet) => self.on_publisher_packet(session, packet),
             PeerOutput::KeyframeRequest => self.on_viewer_keyframe_request(session),
-            PeerOutput::EgressStats { nacks, loss } => self.on_egress_stats(session, nacks, loss),
+            PeerOutput::EgressStats(stats) => self.on_egress_stats(session, stats),
             PeerOutput::IngressStats { nacks } => {
                 if let Some(Role::Publisher(p)) = self.peers.get_mut(&session).map(|p| &mut p.role)
                 {

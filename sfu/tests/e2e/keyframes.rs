@@ -115,3 +115,61 @@ async fn viewer_plis_are_relayed_and_coalesced_to_one_per_interval() {
     assert_eq!(camera.observed().keyframe_requests, 1);
     sfu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reporting_heavy_loss_is_paused_until_the_next_keyframe() {
+    let config = SfuConfig {
+        workers: 1,
+        pause_loss_fraction: 0.05,
+        pli_min_interval: Duration::from_millis(100),
+        stats_interval: Duration::from_millis(200),
+        ..loopback_config()
+    };
+    let sfu = start_sfu_with(config).await;
+    let handle = sfu.handle();
+    // 30% of this viewer's RTP is lost before str0m sees it: its receiver reports say so.
+    let loss = Loss {
+        outgoing: 0.0,
+        incoming: 0.3,
+        seed: 3,
+        from: 10,
+        until: u64::MAX,
+    };
+    let lossy = subscriber(&sfu, "cam", TestCodec::Vp8, Some(loss)).await;
+    let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, None).await;
+    let mut source = FrameSource::new(TestCodec::Vp8, 8);
+    // Delta frames until the SFU pauses the viewer (bounded by the deadline).
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut first = true;
+    while metric(&handle.metrics_text(), "sfu_paused_subscribers") == 0 {
+        assert!(std::time::Instant::now() < deadline, "viewer never paused");
+        let ts = source.timestamp;
+        for (payload, marker) in source.frame(first, 2, 900) {
+            camera.write(payload, marker, ts);
+        }
+        first = false;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Pausing asks the camera for a key frame; the camera answers with one.
+    wait_until("the SFU asks the camera for a key frame", DEADLINE, || {
+        camera.observed().keyframe_requests >= 1
+    })
+    .await;
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while metric(&handle.metrics_text(), "sfu_paused_subscribers") != 0 {
+        assert!(std::time::Instant::now() < deadline, "viewer never resumed");
+        let ts = source.timestamp;
+        for (payload, marker) in source.frame(true, 2, 900) {
+            camera.write(payload, marker, ts);
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let text = handle.metrics_text();
+    assert!(metric(&text, "sfu_plis_sent_upstream_total") >= 1, "{text}");
+    assert!(
+        text.contains("sfu_dropped_packets_total{reason=\"waiting_for_keyframe\"}"),
+        "{text}"
+    );
+    drop(lossy);
+    sfu.shutdown().await;
+}
