@@ -17,13 +17,15 @@ const BITRATE: usize = 2_000_000;
 const FPS: usize = 30;
 const PAYLOAD: usize = 1100;
 
-/// CPU seconds (user + system) of this process's threads whose name starts with `prefix`.
-fn thread_cpu(prefixes: &[&str]) -> f64 {
+/// CPU seconds (user, system) of this process's threads whose name starts with a prefix.
+/// System time includes, on loopback, the receiving side's network stack, which the
+/// kernel runs in the sender's context: on a real NIC that part is not the SFU's.
+fn thread_cpu(prefixes: &[&str]) -> (f64, f64) {
     let ticks_per_second = 100.0; // USER_HZ on Linux
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
+        return (0.0, 0.0);
     };
-    let mut ticks = 0u64;
+    let (mut user, mut system) = (0u64, 0u64);
     for task in tasks.flatten() {
         let path = task.path();
         let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
@@ -42,9 +44,13 @@ fn thread_cpu(prefixes: &[&str]) -> f64 {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        ticks += field(14) + field(15);
+        user += field(14);
+        system += field(15);
     }
-    ticks as f64 / ticks_per_second
+    (
+        user as f64 / ticks_per_second,
+        system as f64 / ticks_per_second,
+    )
 }
 
 fn metric(text: &str, name: &str) -> u64 {
@@ -89,18 +95,30 @@ async fn run(viewers: usize, seconds: u64) {
     // Let queued packets drain before reading the counters.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = thread_cpu(&sfu_threads) - cpu_before;
+    let cpu_after = thread_cpu(&sfu_threads);
+    let user = cpu_after.0 - cpu_before.0;
+    let system = cpu_after.1 - cpu_before.1;
+    let cpu = user + system;
     let text = handle.metrics_text();
     let forwarded = metric(&text, "sfu_packets_out_total") - out_before;
     let expected = frames * packets_per_frame as u64 * viewers as u64;
+    let per_packet = |seconds: f64| {
+        if forwarded > 0 {
+            seconds * 1e6 / forwarded as f64
+        } else {
+            0.0
+        }
+    };
     let received: usize = clients.iter().map(|c| c.observed().received.len()).sum();
     println!(
-        "viewers {viewers:>3} | workers {workers} | {:>7.0} forwarded pkt/s | SFU CPU {:>5.2} s over {:.1} s ({:>4.0}% of one core) | {:>5.2} µs CPU per forwarded packet | forwarded {forwarded}/{expected} | received by viewers {received}",
+        "viewers {viewers:>3} | workers {workers} | {:>7.0} forwarded pkt/s | SFU CPU {:>5.2} s over {:.1} s ({:>4.0}% of one core) | {:>5.2} µs CPU per forwarded packet (user {:.2} + system {:.2}) | forwarded {forwarded}/{expected} | received by viewers {received}",
         forwarded as f64 / elapsed,
         cpu,
         elapsed,
         100.0 * cpu / elapsed,
-        if forwarded > 0 { cpu * 1e6 / forwarded as f64 } else { 0.0 },
+        per_packet(cpu),
+        per_packet(user),
+        per_packet(system),
     );
     drop(camera);
     drop(clients);
