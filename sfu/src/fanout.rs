@@ -133,6 +133,7 @@ impl Worker {
             let waited = now.saturating_duration_since(peer.created);
             metrics.first_packet_seconds.observe(waited.as_secs_f64());
         }
+        sub.packets_written += 1;
         metrics.packets_out.inc();
         metrics.bytes_out.inc_by(packet.payload.len() as u64);
         let write = RtpWrite::new(
@@ -284,6 +285,14 @@ impl Worker {
         let new_nacks = stats.nacks.saturating_sub(sub.nacks_reported);
         let new_packets = stats.packets.saturating_sub(sub.packets_reported);
         metrics.nacks_from_viewers.inc_by(new_nacks);
+        // str0m counts resends in `packets`; what the SFU did not write itself was resent.
+        let resent = stats.packets.saturating_sub(sub.packets_written);
+        if resent > sub.retransmissions_reported {
+            metrics
+                .retransmissions
+                .inc_by(resent - sub.retransmissions_reported);
+            sub.retransmissions_reported = resent;
+        }
         sub.nacks_reported = stats.nacks;
         sub.packets_reported = stats.packets;
         // The receiver report's fraction lost when str0m has one; otherwise NACK messages

@@ -25,6 +25,7 @@ pub(crate) struct Metrics {
     pub(crate) plis_sent_upstream: IntCounter,
     pub(crate) nacks_from_viewers: IntCounter,
     pub(crate) nacks_sent_upstream: IntCounter,
+    pub(crate) retransmissions: IntCounter,
     pub(crate) paused_subscribers: IntGauge,
     pub(crate) peer_panics: IntCounter,
     pub(crate) dropped_packets: IntCounterVec,
@@ -97,6 +98,10 @@ impl Metrics {
                 "NACKs received from subscribers (answered from the retransmission cache)",
             )?,
             nacks_sent_upstream: counter("nacks_sent_upstream_total", "NACKs sent to publishers")?,
+            retransmissions: counter(
+                "retransmissions_total",
+                "RTP packets re-sent to subscribers from the retransmission cache",
+            )?,
             paused_subscribers: gauge(
                 "paused_subscribers",
                 "Subscribers paused until the next key frame",

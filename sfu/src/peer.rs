@@ -63,6 +63,9 @@ pub(crate) struct Subscriber {
     pub(crate) paused_for_loss: bool,
     pub(crate) nacks_reported: u64,
     pub(crate) packets_reported: u64,
+    /// Packets this SFU wrote to the viewer's stream (str0m's count adds resends).
+    pub(crate) packets_written: u64,
+    pub(crate) retransmissions_reported: u64,
 }
 
 /// Which side of the camera a peer is on.

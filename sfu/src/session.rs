@@ -139,6 +139,8 @@ fn negotiate_inner(
             paused_for_loss: false,
             nacks_reported: 0,
             packets_reported: 0,
+            packets_written: 0,
+            retransmissions_reported: 0,
         }),
     };
     if side == Side::Subscriber {

@@ -53,6 +53,7 @@ async fn seeded_loss_both_ways_is_repaired_by_nack_and_rtx() {
         let text = handle.metrics_text();
         metric(&text, "sfu_nacks_sent_upstream_total") > 0
             && metric(&text, "sfu_nacks_from_viewers_total") > 0
+            && metric(&text, "sfu_retransmissions_total") > 0
     })
     .await;
     sfu.shutdown().await;
