@@ -67,7 +67,7 @@ impl Worker {
                 .iter()
                 .filter(|&&w| w != index)
             {
-                self.shared.to_worker(
+                self.shared.media_to_worker(
                     worker,
                     WorkerMsg::Media {
                         camera: Arc::clone(camera),

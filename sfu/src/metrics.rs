@@ -30,6 +30,7 @@ pub(crate) struct Metrics {
     pub(crate) peer_panics: IntCounter,
     pub(crate) dropped_packets: IntCounterVec,
     pub(crate) datagrams_unrouted: IntCounter,
+    pub(crate) worker_overload_drops: IntCounter,
     pub(crate) first_packet_seconds: Histogram,
 }
 
@@ -113,6 +114,10 @@ impl Metrics {
             datagrams_unrouted: counter(
                 "datagrams_unrouted_total",
                 "UDP datagrams that matched no session",
+            )?,
+            worker_overload_drops: counter(
+                "worker_overload_drops_total",
+                "Datagrams and forwarded packets dropped because a worker fell behind",
             )?,
             dropped_packets,
             first_packet_seconds,

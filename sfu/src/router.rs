@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::metrics::Metrics;
+use crate::sfu::Shared;
 use crate::stun;
 use crate::worker::WorkerMsg;
 use crate::SessionId;
@@ -40,10 +40,10 @@ struct Target {
 pub(crate) async fn run(
     socket: UdpSocket,
     destination: SocketAddr,
-    workers: Vec<mpsc::Sender<WorkerMsg>>,
+    shared: Arc<Shared>,
     mut commands: UnboundedReceiver<RouterCmd>,
-    metrics: Metrics,
 ) {
+    let metrics = &shared.metrics;
     let mut by_ufrag: HashMap<String, Target> = HashMap::new();
     let mut by_addr: HashMap<SocketAddr, Target> = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -77,15 +77,13 @@ pub(crate) async fn run(
                     metrics.datagrams_unrouted.inc();
                     continue;
                 };
-                if let Some(tx) = workers.get(target.worker) {
-                    let _ = tx.send(WorkerMsg::Datagram {
-                        session: target.session,
-                        source,
-                        destination,
-                        data: data.to_vec(),
-                        at: Instant::now(),
-                    });
-                }
+                shared.media_to_worker(target.worker, WorkerMsg::Datagram {
+                    session: target.session,
+                    source,
+                    destination,
+                    data: data.to_vec(),
+                    at: Instant::now(),
+                });
             }
         }
     }

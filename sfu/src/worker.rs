@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -142,6 +143,11 @@ impl Worker {
     }
 
     fn handle(&mut self, msg: WorkerMsg) {
+        if matches!(msg, WorkerMsg::Datagram { .. } | WorkerMsg::Media { .. }) {
+            if let Some(depth) = self.shared.backlog.get(self.index) {
+                depth.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
         match msg {
             WorkerMsg::Datagram {
                 session,

@@ -166,10 +166,6 @@ async fn a_viewer_reporting_heavy_loss_is_paused_until_the_next_keyframe() {
     }
     let text = handle.metrics_text();
     assert!(metric(&text, "sfu_plis_sent_upstream_total") >= 1, "{text}");
-    assert!(
-        text.contains("sfu_dropped_packets_total{reason=\"waiting_for_keyframe\"}"),
-        "{text}"
-    );
     drop(lossy);
     sfu.shutdown().await;
 }
