@@ -116,8 +116,14 @@ export class CameraTile {
 
   /** The whole tile goes fullscreen, so the badge and the buttons (exit included) stay. */
   fullscreen() {
-    if (document.fullscreenElement) document.exitFullscreen();
-    else this.el.requestFullscreen?.().catch((e) => this.setError(`Fullscreen refused: ${e.message}`));
+    if (document.fullscreenElement) {
+      document.exitFullscreen();
+    } else if (this.el.requestFullscreen) {
+      this.el.requestFullscreen().catch((e) => this.setError(`Fullscreen refused: ${e.message}`));
+    } else {
+      // iPhone Safari has no element fullscreen, only the video player's own.
+      this.video.webkitEnterFullscreen?.();
+    }
   }
 
   /** Saves the current picture as a PNG (decrypted pixels never leave this device otherwise). */
