@@ -1,0 +1,328 @@
+//! The whole chain in one process over 127.0.0.1: `camera-agent run` → signaling (with the
+//! SFU embedded) → native viewers that pair, fetch keys and decrypt with the e2ee crate.
+//!
+//! One scenario, because each step needs the state the previous one built: pairing,
+//! decryption by paired viewers (≥ 95% of frames, each decoding to the pattern's strip),
+//! nothing for an unpaired one, revocation, and the agent recovering on its own after
+//! signaling restarts.
+
+#[path = "support/plane.rs"]
+mod plane;
+mod support;
+#[path = "support/ws.rs"]
+mod ws;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use camera_agent::commands::{self, unix_now};
+use camera_agent::config::AgentConfig;
+use camera_agent::keys::payload::{decode, encode};
+use camera_agent::metrics::AgentMetrics;
+use camera_agent::source::testsrc::pattern::TestPattern;
+use e2ee::frame::{Codec, FrameReceiver};
+use e2ee::identity::{CameraPublic, ViewerDevice};
+use e2ee::MediaKey;
+use openh264::decoder::Decoder;
+use openh264::formats::YUVSource;
+use protocol::Role;
+use signaling::{Server, ServerConfig, ShutdownHandle, TokenAuthority, TokenSecret};
+use support::{start_sfu, Viewer, DEADLINE};
+use ws::WsViewer;
+
+const SECRET: [u8; 32] = [0x5e; 32];
+const CAMERA: &str = "porch";
+
+async fn start_signaling(
+    listen: SocketAddr,
+    media: sfu::SfuHandle,
+) -> (
+    SocketAddr,
+    ShutdownHandle,
+    tokio::task::JoinHandle<signaling::DrainOutcome>,
+) {
+    let mut config = ServerConfig::local(TokenSecret::new(SECRET.to_vec()).expect("secret"));
+    config.listen = listen;
+    let server = Server::bind(config, Arc::new(plane::SfuPlane(media)))
+        .await
+        .expect("signaling binds");
+    let addr = server.local_addr();
+    let shutdown = server.shutdown_handle();
+    (addr, shutdown, tokio::spawn(server.run()))
+}
+
+/// Bounded polling for a condition another task makes true.
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE * 2;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn pair(
+    ws: &mut WsViewer,
+    config: &AgentConfig,
+    device: &ViewerDevice,
+) -> (CameraPublic, u8) {
+    let code = commands::pair(config, unix_now(), &mut Vec::new()).expect("pair command");
+    let request = device
+        .create_enrollment(&code, unix_now())
+        .expect("enrollment");
+    ws.to_camera("pair_request", CAMERA, encode(&request)).await;
+    let reply = decode(
+        &ws.relay_payload("pair_response", DEADLINE)
+            .await
+            .expect("pair_response"),
+    )
+    .expect("b64");
+    assert_eq!(
+        reply[0],
+        0x00,
+        "pairing accepted: {:?}",
+        String::from_utf8_lossy(&reply[1..])
+    );
+    let camera = CameraPublic::from_bytes(&reply[1..reply.len() - 1]).expect("camera public");
+    code.verify_camera(&camera)
+        .expect("camera matches the code");
+    (camera, reply[reply.len() - 1])
+}
+
+async fn fetch_key(ws: &mut WsViewer, device: &ViewerDevice, camera: &CameraPublic) -> MediaKey {
+    ws.to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
+        .await;
+    let envelope = decode(
+        &ws.relay_payload("key_envelope", DEADLINE)
+            .await
+            .expect("key_envelope"),
+    )
+    .expect("b64");
+    device
+        .open_media_key(&envelope, camera, unix_now())
+        .expect("envelope opens")
+}
+
+/// Decrypts and decodes `count` frames; returns the strip frame numbers seen.
+async fn watch_frames(viewer: &mut Viewer, receiver: &mut FrameReceiver, count: usize) -> Vec<u32> {
+    let pattern = TestPattern::new(320, 240);
+    let mut decoder = Decoder::new().expect("decoder");
+    let mut numbers = Vec::new();
+    let mut decrypted = 0;
+    while decrypted < count {
+        let frame = viewer
+            .next_frame(DEADLINE)
+            .await
+            .expect("frames keep coming");
+        let Ok(plain) = receiver.unprotect(Codec::H264, &frame.data) else {
+            continue; // e.g. the first frames before our key's generation
+        };
+        decrypted += 1;
+        if let Ok(Some(picture)) = decoder.decode(&plain) {
+            let (stride, _, _) = picture.strides();
+            numbers.push(
+                pattern
+                    .read_strip(picture.y(), stride)
+                    .expect("strip reads back")
+                    .frame,
+            );
+        }
+    }
+    numbers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pair_watch_revoke_and_survive_a_signaling_restart() {
+    let sfu = start_sfu().await;
+    let (addr, shutdown, server) = start_signaling(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        sfu.handle(),
+    )
+    .await;
+    let tokens =
+        TokenAuthority::new(&TokenSecret::new(SECRET.to_vec()).expect("secret")).expect("tokens");
+    let cameras = vec![CAMERA.to_owned()];
+    let camera_token = tokens
+        .mint(
+            "porch-agent",
+            Role::Camera,
+            &cameras,
+            Duration::from_secs(3600),
+        )
+        .expect("camera token");
+    let viewer_token = tokens
+        .mint("family", Role::Viewer, &cameras, Duration::from_secs(3600))
+        .expect("viewer token");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, &camera_token).expect("token file");
+    let url = format!("ws://{addr}/ws");
+    let config = AgentConfig {
+        camera_id: CAMERA.to_owned(),
+        state_dir: dir.path().join("state"),
+        signaling_url: url.clone(),
+        token_file: Some(token_file),
+        width: 320,
+        height: 240,
+        bitrate_kbps: 600,
+        udp_bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ..AgentConfig::default()
+    };
+    commands::init(&config, &mut Vec::new()).expect("init");
+    let metrics = Arc::new(AgentMetrics::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(camera_agent::run::run(
+        config.clone(),
+        Arc::clone(&metrics),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    wait_until("the agent to publish", || {
+        metrics.frames_sent.load(Ordering::Relaxed) > 0
+    })
+    .await;
+
+    // Pairing through signaling: the first device becomes owner, the second a viewer.
+    let (owner, guest) = (
+        ViewerDevice::generate("owner phone").expect("d"),
+        ViewerDevice::generate("guest").expect("d"),
+    );
+    let mut owner_ws = WsViewer::connect(&url, &viewer_token).await;
+    let mut guest_ws = WsViewer::connect(&url, &viewer_token).await;
+    let (camera, role) = pair(&mut owner_ws, &config, &owner).await;
+    assert_eq!(role, 0x01);
+    assert_eq!(pair(&mut guest_ws, &config, &guest).await.1, 0x02);
+    let owner_key = fetch_key(&mut owner_ws, &owner, &camera).await;
+    let guest_key = fetch_key(&mut guest_ws, &guest, &camera).await;
+    assert_eq!(owner_key, guest_key);
+
+    // An unpaired device asks and gets nothing.
+    let stranger = ViewerDevice::generate("stranger").expect("d");
+    let mut stranger_ws = WsViewer::connect(&url, &viewer_token).await;
+    stranger_ws
+        .to_camera("key_request", CAMERA, encode(&stranger.public().to_bytes()))
+        .await;
+    assert!(stranger_ws
+        .relay_payload("key_envelope", Duration::from_secs(2))
+        .await
+        .is_none());
+
+    // Paired viewers decrypt ≥ 95% of the frames and they decode to the agent's pattern.
+    let handle = sfu.handle();
+    let mut owner_media = Viewer::subscribe(&handle, CAMERA).await;
+    let mut guest_media = Viewer::subscribe(&handle, CAMERA).await;
+    let mut stranger_media = Viewer::subscribe(&handle, CAMERA).await;
+    let mut owner_rx = FrameReceiver::new();
+    owner_rx.add_key(&owner_key);
+    let seen = watch_frames(&mut owner_media, &mut owner_rx, 60).await;
+    let span = (seen.last().expect("frames") - seen.first().expect("frames") + 1) as usize;
+    assert!(
+        seen.windows(2).all(|w| w[1] > w[0]),
+        "strip counters increase"
+    );
+    assert!(
+        seen.len() * 100 >= span * 95,
+        "owner decoded {} of {span}",
+        seen.len()
+    );
+    let mut guest_rx = FrameReceiver::new();
+    guest_rx.add_key(&guest_key);
+    assert_eq!(
+        watch_frames(&mut guest_media, &mut guest_rx, 30)
+            .await
+            .len(),
+        30
+    );
+    let mut nothing = FrameReceiver::new();
+    for _ in 0..30 {
+        let frame = stranger_media
+            .next_frame(DEADLINE)
+            .await
+            .expect("stranger still receives packets");
+        assert!(nothing.unprotect(Codec::H264, &frame.data).is_err());
+    }
+
+    // Revocation at the camera's CLI: the agent rotates at once; the owner is sent the new
+    // key unasked, the guest is sent nothing and decrypts nothing of the new generation.
+    commands::viewers_revoke(&config, guest.device_id(), &mut Vec::new()).expect("revoke");
+    let pushed = decode(
+        &owner_ws
+            .relay_payload("key_envelope", DEADLINE)
+            .await
+            .expect("new key pushed"),
+    )
+    .expect("b64");
+    let new_key = owner
+        .open_media_key(&pushed, &camera, unix_now())
+        .expect("opens");
+    assert!(new_key.generation() > owner_key.generation());
+    let mut new_only = FrameReceiver::new();
+    new_only.add_key(&new_key);
+    assert_eq!(
+        watch_frames(&mut owner_media, &mut new_only, 30)
+            .await
+            .len(),
+        30
+    );
+    let mut guest_decrypted_new = 0;
+    let mut guest_frames = 0;
+    while guest_frames < 30 {
+        let frame = guest_media
+            .next_frame(DEADLINE)
+            .await
+            .expect("guest still gets packets");
+        if new_only.unprotect(Codec::H264, &frame.data).is_ok() {
+            guest_frames += 1;
+            if guest_rx.unprotect(Codec::H264, &frame.data).is_ok() {
+                guest_decrypted_new += 1;
+            }
+        }
+    }
+    assert_eq!(guest_decrypted_new, 0);
+    assert!(guest_ws
+        .relay_payload("key_envelope", Duration::from_secs(1))
+        .await
+        .is_none());
+    guest_ws
+        .to_camera("key_request", CAMERA, encode(&guest.public().to_bytes()))
+        .await;
+    assert!(guest_ws
+        .relay_payload("key_envelope", Duration::from_secs(2))
+        .await
+        .is_none());
+
+    // Signaling restarts on the same address: the agent reconnects and publishes again.
+    let reconnects = metrics.reconnects.load(Ordering::Relaxed);
+    shutdown.shutdown();
+    server.await.expect("signaling drained");
+    let (again, shutdown, server) = start_signaling(addr, sfu.handle()).await;
+    assert_eq!(again, addr);
+    wait_until("the agent to reconnect", || {
+        metrics.reconnects.load(Ordering::Relaxed) > reconnects
+    })
+    .await;
+    let sent = metrics.frames_sent.load(Ordering::Relaxed);
+    wait_until("frames after the restart", || {
+        metrics.frames_sent.load(Ordering::Relaxed) > sent + 30
+    })
+    .await;
+    let mut late = Viewer::subscribe(&handle, CAMERA).await;
+    let mut late_rx = FrameReceiver::new();
+    late_rx.add_key(&new_key);
+    assert_eq!(watch_frames(&mut late, &mut late_rx, 20).await.len(), 20);
+
+    let _ = stop.send(());
+    agent
+        .await
+        .expect("agent task")
+        .expect("agent stops cleanly");
+    shutdown.shutdown();
+    let _ = server.await;
+    sfu.shutdown().await;
+}
