@@ -101,10 +101,10 @@ impl Hub {
         session: &SessionId,
     ) -> Option<MediaSessionId> {
         let mut state = self.lock();
-        if !state
+        if state
             .cameras
             .get(camera_id)
-            .is_some_and(|c| &c.session == session)
+            .is_none_or(|c| &c.session != session)
         {
             return None;
         }
@@ -121,9 +121,7 @@ impl Hub {
         media: Option<MediaSessionId>,
     ) -> Option<MediaSessionId> {
         let mut state = self.lock();
-        let Some(entry) = state.cameras.get_mut(camera_id) else {
-            return None;
-        };
+        let entry = state.cameras.get_mut(camera_id)?;
         if &entry.session != session {
             return None;
         }

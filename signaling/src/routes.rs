@@ -70,7 +70,7 @@ fn static_file(file: warp::fs::File) -> Response {
 
 /// Every route of one server.
 pub(crate) fn routes(
-    ctx: Arc<Context>,
+    ctx: &Arc<Context>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
     let ws_ctx = ctx.clone();
     let ws =

@@ -84,7 +84,7 @@ impl Server {
             .map(|rx| tokio::spawn(follow_media(ctx.clone(), rx)));
         let mut stop = shutdown_rx;
         let http = tokio::spawn(
-            warp::serve(routes(ctx.clone()))
+            warp::serve(routes(&ctx))
                 .incoming(listener)
                 .graceful(async move {
                     let _ = stop.wait_for(|stop| *stop).await;

@@ -87,16 +87,13 @@ async fn handshake(socket: &mut Socket, ctx: &Context) -> Option<Grant> {
     };
     // Before authentication every failure closes: an unauthenticated peer gets no
     // second chance to probe the parser.
-    let hello = match ClientMessage::from_json(&text) {
-        Ok(ClientMessage::Hello(hello)) => hello,
-        Ok(_) | Err(_) => {
-            ctx.metrics
-                .auth_failures
-                .with_label_values(&["no_hello"])
-                .inc();
-            socket.refuse(ErrorCode::HelloRequired).await;
-            return None;
-        }
+    let Ok(ClientMessage::Hello(hello)) = ClientMessage::from_json(&text) else {
+        ctx.metrics
+            .auth_failures
+            .with_label_values(&["no_hello"])
+            .inc();
+        socket.refuse(ErrorCode::HelloRequired).await;
+        return None;
     };
     ctx.metrics.messages.with_label_values(&["hello"]).inc();
     if hello.version != PROTOCOL_VERSION {
@@ -208,7 +205,19 @@ impl Session {
         let mut shutdown = self.ctx.shutdown.clone();
         let mut last_heard = Instant::now();
         loop {
+            // Biased, shutdown first: once the flag is set, a session never relays one
+            // more queued message (such as a camera going offline during the same drain)
+            // before telling its client why it closes.
             let flow = tokio::select! {
+                biased;
+                () = stopped(&mut shutdown) => {
+                    self.socket.refuse(ErrorCode::ShuttingDown).await
+                }
+                queued = self.inbox.recv() => match queued {
+                    Some(Outgoing::Message(message)) => self.socket.send(&message).await,
+                    Some(Outgoing::Close(code)) => self.socket.refuse(code).await,
+                    None => Flow::Stop,
+                },
                 frame = self.socket.next() => {
                     last_heard = Instant::now();
                     match frame {
@@ -216,17 +225,9 @@ impl Session {
                         None => Flow::Stop,
                     }
                 }
-                queued = self.inbox.recv() => match queued {
-                    Some(Outgoing::Message(message)) => self.socket.send(&message).await,
-                    Some(Outgoing::Close(code)) => self.socket.refuse(code).await,
-                    None => Flow::Stop,
-                },
                 _ = ping.tick() => self.socket.ping().await,
                 () = sleep_until(last_heard + idle_timeout) => {
                     self.socket.refuse(ErrorCode::IdleTimeout).await
-                }
-                () = stopped(&mut shutdown) => {
-                    self.socket.refuse(ErrorCode::ShuttingDown).await
                 }
             };
             if flow == Flow::Stop {

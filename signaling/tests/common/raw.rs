@@ -1,0 +1,73 @@
+//! A bare WebSocket client over TCP that never answers pings (tungstenite always does),
+//! to test the server's idle timeout.
+
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct RawClient {
+    stream: TcpStream,
+}
+
+/// Opcodes of RFC 6455 §5.2.
+const TEXT: u8 = 0x1;
+const CLOSE: u8 = 0x8;
+
+impl RawClient {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        // Read the 101 response head byte by byte so no frame bytes are consumed.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.expect("response head"));
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        Self { stream }
+    }
+
+    /// Sends one masked text frame (clients must mask, RFC 6455 §5.3), up to 64 KiB.
+    pub async fn send_text(&mut self, text: &str) {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut frame = vec![0x80 | TEXT];
+        match u8::try_from(text.len()) {
+            Ok(len) if len < 126 => frame.push(0x80 | len),
+            _ => {
+                let len = u16::try_from(text.len()).expect("at most 64 KiB");
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&len.to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).await.expect("write frame");
+    }
+
+    /// Text frames received until the server's close frame, skipping pings unanswered.
+    pub async fn texts_until_close(&mut self) -> Vec<String> {
+        let mut texts = Vec::new();
+        loop {
+            let first = self.stream.read_u8().await.expect("frame header");
+            let len = match self.stream.read_u8().await.expect("length") & 0x7f {
+                126 => u64::from(self.stream.read_u16().await.expect("len16")),
+                127 => self.stream.read_u64().await.expect("len64"),
+                n => u64::from(n),
+            };
+            let mut payload = vec![0; usize::try_from(len).expect("fits")];
+            self.stream.read_exact(&mut payload).await.expect("payload");
+            match first & 0x0f {
+                TEXT => texts.push(String::from_utf8(payload).expect("utf-8")),
+                CLOSE => return texts,
+                _ => {}
+            }
+        }
+    }
+}
