@@ -93,3 +93,60 @@ export async function connectCamera(origin, token) {
   await welcome;
   return { ws, received };
 }
+
+/** The camera-agent binary: $SEALCAM_AGENT_BIN, else the workspace's debug build. */
+export function agentBinary() {
+  const candidates = [
+    process.env.SEALCAM_AGENT_BIN,
+    join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'debug', 'camera-agent'),
+  ].filter(Boolean);
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(`no camera-agent binary (looked at ${candidates.join(', ')}); run \`cargo build -p camera-agent\` or set SEALCAM_AGENT_BIN`);
+  }
+  return found;
+}
+
+/**
+ * A real camera: `init` in a fresh state directory, then `run` with testsrc against
+ * `signalingOrigin`. `pair()` prints a new one-time code; `revoke(id)` removes a device.
+ */
+export async function startAgent({ stateDir, cameraId, signalingOrigin, token, tokenFile }) {
+  const binary = agentBinary();
+  const base = ['--state-dir', stateDir];
+  await run(binary, [...base, '--camera-id', cameraId, 'init']);
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  const logs = [];
+  const child = spawn(binary, [...base, '--signaling-url', `${signalingOrigin.replace('http', 'ws')}/ws`,
+    '--token-file', tokenFile, '--source', 'testsrc', '--udp-bind', '127.0.0.1', 'run'], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (c) => logs.push(c));
+  child.stderr.on('data', (c) => logs.push(c));
+  return {
+    logs,
+    async pair() {
+      const { stdout } = await run(binary, [...base, 'pair']);
+      const code = /\b[0-9A-Z]{4}(?:-[0-9A-Z]{1,4}){5,}\b/.exec(stdout);
+      if (!code) throw new Error(`no pairing code in:\n${stdout}`);
+      return code[0];
+    },
+    async revoke(deviceId) {
+      const { stdout } = await run(binary, [...base, 'viewers', 'revoke', deviceId]);
+      return stdout;
+    },
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) {
+        resolve();
+        return;
+      }
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    }),
+  };
+}
