@@ -3,7 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use super::client::{Rng, TestCodec};
+use super::client::TestCodec;
+use super::rng::Rng;
 
 /// One packet to send: payload and marker bit.
 pub type OutPacket = (Vec<u8>, bool);

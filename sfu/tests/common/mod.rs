@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod media;
+pub mod rng;
 
 use std::time::Duration;
 
