@@ -1,5 +1,5 @@
 //! Just enough STUN (RFC 8489) to route an ICE connectivity check to its session: the
-//! USERNAME attribute is "<our ufrag>:<their ufrag>" (RFC 8445 §7.2.2).
+//! USERNAME attribute is `our-ufrag:their-ufrag` (RFC 8445 §7.2.2).
 
 const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 const ATTR_USERNAME: u16 = 0x0006;
