@@ -128,17 +128,22 @@ async fn late_joiner_gets_a_key_frame_and_pli_forces_one() {
     let mut late = Viewer::subscribe(&handle, "yard").await;
     let mut receiver = FrameReceiver::new();
     receiver.add_key(&key);
-    let first = late
-        .next_frame(DEADLINE)
-        .await
-        .expect("late joiner receives a frame");
-    let plain = receiver
-        .unprotect(Codec::H264, &first.data)
-        .expect("decrypts");
-    assert!(
-        e2ee::frame::h264_is_key_frame(&plain),
-        "the first frame a late joiner sees is an IDR"
-    );
+    // With periodic key frames off, the only IDRs are the cached first one and forced ones:
+    // the late joiner must get one (from the SFU's cache, or via its PLI) within the deadline.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = late
+            .next_frame(wait)
+            .await
+            .expect("a key frame reaches the late joiner");
+        let plain = receiver
+            .unprotect(Codec::H264, &frame.data)
+            .expect("decrypts");
+        if e2ee::frame::h264_is_key_frame(&plain) {
+            break;
+        }
+    }
 
     // A PLI from the viewer crosses the SFU and webrtc-rs's interceptors to the agent.
     // The SFU rate-limits PLIs (about 1/s): repeat until one lands, within the deadline.
