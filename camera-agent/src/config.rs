@@ -183,10 +183,10 @@ impl AgentConfig {
                 detail: detail.to_owned(),
             })
         };
-        if self.width < 64 || self.width > 4096 || self.width % 2 != 0 {
+        if self.width < 64 || self.width > 4096 || !self.width.is_multiple_of(2) {
             return bad("width", "must be even and between 64 and 4096");
         }
-        if self.height < 64 || self.height > 2304 || self.height % 2 != 0 {
+        if self.height < 64 || self.height > 2304 || !self.height.is_multiple_of(2) {
             return bad("height", "must be even and between 64 and 2304");
         }
         if !(1..=120).contains(&self.fps) {

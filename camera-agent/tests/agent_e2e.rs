@@ -74,7 +74,8 @@ async fn pair(
     let request = device
         .create_enrollment(&code, unix_now())
         .expect("enrollment");
-    ws.to_camera("pair_request", CAMERA, encode(&request)).await;
+    ws.relay_to_camera("pair_request", CAMERA, encode(&request))
+        .await;
     let reply = decode(
         &ws.relay_payload("pair_response", DEADLINE)
             .await
@@ -94,7 +95,7 @@ async fn pair(
 }
 
 async fn fetch_key(ws: &mut WsViewer, device: &ViewerDevice, camera: &CameraPublic) -> MediaKey {
-    ws.to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
+    ws.relay_to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
         .await;
     let envelope = decode(
         &ws.relay_payload("key_envelope", DEADLINE)
@@ -208,7 +209,7 @@ async fn pair_watch_revoke_and_survive_a_signaling_restart() {
     let stranger = ViewerDevice::generate("stranger").expect("d");
     let mut stranger_ws = WsViewer::connect(&url, &viewer_token).await;
     stranger_ws
-        .to_camera("key_request", CAMERA, encode(&stranger.public().to_bytes()))
+        .relay_to_camera("key_request", CAMERA, encode(&stranger.public().to_bytes()))
         .await;
     assert!(stranger_ws
         .relay_payload("key_envelope", Duration::from_secs(2))
@@ -287,7 +288,7 @@ async fn pair_watch_revoke_and_survive_a_signaling_restart() {
         .await
         .is_none());
     guest_ws
-        .to_camera("key_request", CAMERA, encode(&guest.public().to_bytes()))
+        .relay_to_camera("key_request", CAMERA, encode(&guest.public().to_bytes()))
         .await;
     assert!(guest_ws
         .relay_payload("key_envelope", Duration::from_secs(2))

@@ -44,7 +44,7 @@ impl WsViewer {
             .expect("ws send");
     }
 
-    pub async fn to_camera(&mut self, kind: &str, camera_id: &str, payload: String) {
+    pub async fn relay_to_camera(&mut self, kind: &str, camera_id: &str, payload: String) {
         let body = ToCamera {
             camera_id: camera_id.to_owned(),
             payload: Payload(payload),

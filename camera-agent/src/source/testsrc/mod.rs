@@ -86,7 +86,7 @@ impl TestSrcEncoder {
     ) -> Result<AccessUnit, AgentError> {
         let picture = self.pattern.render(self.frame, captured_us);
         let yuv = YUVBuffer::from_vec(picture, self.width, self.height);
-        if force_key_frame || self.frame % self.frames_per_key_frame == 0 {
+        if force_key_frame || self.frame.is_multiple_of(self.frames_per_key_frame) {
             self.encoder.0.force_intra_frame();
         }
         let data = self
