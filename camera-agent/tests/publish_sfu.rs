@@ -128,9 +128,12 @@ async fn late_joiner_gets_a_key_frame_and_pli_forces_one() {
     let mut late = Viewer::subscribe(&handle, "yard").await;
     let mut receiver = FrameReceiver::new();
     receiver.add_key(&key);
-    // With periodic key frames off, the only IDRs are the cached first one and forced ones:
-    // the late joiner must get one (from the SFU's cache, or via its PLI) within the deadline.
+    // With periodic key frames off, the only IDRs are the cached first one and forced ones.
+    // Like a browser whose decoder has no reference picture, the late joiner asks for a key
+    // frame (at most every 300 ms) until one arrives: from the SFU's cache, or forced by the
+    // agent after the PLI crossed the SFU.
     let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut last_pli: Option<tokio::time::Instant> = None;
     loop {
         let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         let frame = late
@@ -142,6 +145,10 @@ async fn late_joiner_gets_a_key_frame_and_pli_forces_one() {
             .expect("decrypts");
         if e2ee::frame::h264_is_key_frame(&plain) {
             break;
+        }
+        if last_pli.is_none_or(|at| at.elapsed() >= Duration::from_millis(300)) {
+            late.send_pli().await;
+            last_pli = Some(tokio::time::Instant::now());
         }
     }
 
