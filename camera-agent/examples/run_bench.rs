@@ -64,6 +64,25 @@ fn packets_in(handle: &sfu::SfuHandle) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
+/// Reads `sealcam_agent_frames_sent_total` from the agent's own /metrics.
+async fn frames_sent(metrics: SocketAddr) -> Option<u64> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(metrics).await.ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.ok()?;
+    body.lines()
+        .find_map(|l| l.strip_prefix("sealcam_agent_frames_sent_total "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
 fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
@@ -125,6 +144,7 @@ async fn measure(
         .stdout(Stdio::null())
         .status()?;
     anyhow::ensure!(status.success(), "init failed");
+    let metrics = free_port()?;
     let before = packets_in(sfu);
     let started = Instant::now();
     let child = Command::new(&agent)
@@ -150,6 +170,7 @@ async fn measure(
             "--fps",
             "30",
         ])
+        .args(["--metrics-addr", &metrics.to_string()])
         .arg("run")
         .env("SEALCAM_AGENT_TOKEN", token)
         .spawn()?;
@@ -164,15 +185,21 @@ async fn measure(
     }
     let first_packet = started.elapsed();
     let ticks0 = cpu_ticks(pid).unwrap_or(0);
+    let frames0 = frames_sent(metrics).await.unwrap_or(0);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let ticks = cpu_ticks(pid).unwrap_or(0).saturating_sub(ticks0);
+    let frames = frames_sent(metrics)
+        .await
+        .unwrap_or(0)
+        .saturating_sub(frames0);
     let wall = t0.elapsed().as_secs_f64();
     let cpu = ticks as f64 / clock_ticks_per_second() / wall * 100.0;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     println!(
-        "testsrc {width}x{height}@30 for {seconds} s: CPU {cpu:.1}% of one core, peak RSS {:.1} MiB, first packet at the SFU {} ms after start",
+        "testsrc {width}x{height}@30 for {seconds} s: CPU {cpu:.1}% of one core, peak RSS {:.1} MiB, {:.1} frames/s sent, first packet at the SFU {} ms after start",
         rss as f64 / 1024.0,
+        frames as f64 / wall,
         first_packet.as_millis()
     );
     drop(child);
