@@ -108,6 +108,8 @@ export async function launchBrowser({ initScript } = {}) {
       '--use-fake-ui-for-media-stream',
       // Host candidates as plain addresses: the SFU cannot resolve mDNS names.
       '--disable-features=WebRtcHideLocalIpsWithMdns',
+      // Gather 127.0.0.1 candidates: the stack under test listens on loopback only.
+      '--allow-loopback-in-peer-connection',
     ],
   });
   if (initScript) await context.addInitScript(initScript);

@@ -4,6 +4,8 @@
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './harness.mjs';
@@ -31,7 +33,17 @@ export function signalingBinary() {
 export async function startSignaling() {
   const binary = signalingBinary();
   const env = { ...process.env, SIGNALING_SECRET: randomBytes(32).toString('hex'), NO_COLOR: '1', RUST_LOG: 'info' };
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--static-dir', join(ROOT, 'web-viewer')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Everything on loopback, every port chosen by the OS (the embedded SFU's UDP one too).
+  const dir = await mkdtemp(join(tmpdir(), 'sealcam-signaling-'));
+  const config = join(dir, 'signaling.toml');
+  await writeFile(config, [
+    'listen = "127.0.0.1:0"',
+    `static_dir = ${JSON.stringify(join(ROOT, 'web-viewer'))}`,
+    '[sfu]',
+    'bind = "127.0.0.1:0"',
+    '',
+  ].join('\n'));
+  const child = spawn(binary, ['serve', '--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const logs = [];
   const address = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`signaling did not start:\n${logs.join('')}`)), 20_000);
@@ -39,7 +51,8 @@ export async function startSignaling() {
     child.stderr.on('data', (chunk) => {
       logs.push(chunk);
       // eslint-disable-next-line no-control-regex
-      const match = /local_addr=(127\.0\.0\.1:\d+)/.exec(logs.join('').replace(/\x1b\[[0-9;]*m/g, ''));
+      // The HTTP listener's line (the SFU logs its UDP address the same way, earlier).
+      const match = /signaling listening.*?local_addr=(127\.0\.0\.1:\d+)/.exec(logs.join('').replace(/\x1b\[[0-9;]*m/g, ''));
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -59,16 +72,16 @@ export async function startSignaling() {
       const { stdout } = await run(binary, args, { env });
       return stdout.trim();
     },
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) {
-        resolve();
-        return;
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => { child.once('exit', resolve); });
+        child.kill('SIGTERM');
+        // A second signal skips the drain (signaling's documented behaviour).
+        setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+        await exited;
       }
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      // A second signal skips the drain (signaling's documented behaviour).
-      setTimeout(() => child.kill('SIGTERM'), 2000).unref();
-    }),
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -115,7 +128,6 @@ export async function startAgent({ stateDir, cameraId, signalingOrigin, token, t
   const binary = agentBinary();
   const base = ['--state-dir', stateDir];
   await run(binary, [...base, '--camera-id', cameraId, 'init']);
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
   const logs = [];
   const child = spawn(binary, [...base, '--signaling-url', `${signalingOrigin.replace('http', 'ws')}/ws`,

@@ -1,5 +1,3 @@
-// PENDING: runs once `signaling serve` embeds the SFU (signaling/src/media_backend.rs still
-// refuses every offer). Then rename to viewer-full-chain.test.mjs so `node --test` picks it up.
 // The whole media chain in Chromium: a stand-in camera page (H.264, SFrame-protected by the
 // test sender) publishes through the real signaling binary and its embedded SFU; the real
 // viewer app subscribes and decrypts in its worker — with each transform API. A paired
