@@ -53,6 +53,9 @@ export class MediaSession extends EventTarget {
     this.decrypt.attach(this.cameraId, transceiver.receiver);
     pc.addEventListener('track', (event) => {
       this.video.srcObject = new MediaStream([event.track]);
+      // `autoplay` alone leaves the element paused after its source was replaced (a
+      // resubscribe); muted video may always play, so ask explicitly.
+      this.video.play().catch(() => {});
     });
     pc.addEventListener('connectionstatechange', () => {
       if (['failed', 'closed'].includes(pc.connectionState) && !this.closed) {

@@ -1,6 +1,3 @@
-// PENDING: runs once `signaling serve` embeds the SFU. Then rename to
-// viewer-agent-stack.test.mjs so `node --test` picks it up.
-//
 // The whole product on 127.0.0.1: the signaling binary with its embedded SFU, the real
 // camera agent with testsrc (openh264, SFrame), and the real viewer app in Chromium.
 // - paired viewers (one per transform API) see testsrc's colour regions, the pixel strip
