@@ -73,15 +73,19 @@ impl Session {
     async fn publish(&mut self, sdp: &str) -> Handled {
         self.require(Role::Camera)?;
         let camera = self.own_camera().to_owned();
+        // One publisher per camera: a re-publish (e.g. after an ICE restart) replaces
+        // the previous media session, which must be gone before the new offer.
+        if let Some(previous) = self.ctx.hub.set_publishing(&camera, &self.id, None) {
+            self.ctx.media.close(previous).await;
+        }
         let started = Instant::now();
         let (media, answer) = self.ctx.media.publish(&camera, sdp).await.map_err(|err| {
             tracing::info!(session = %self.id, %camera, %err, "publish refused by media plane");
             ErrorCode::MediaError
         })?;
         self.observe_setup("publish", started);
-        if let Some(previous) = self.ctx.hub.set_publishing(&camera, &self.id, Some(media)) {
-            self.ctx.media.close(previous).await;
-        }
+        // `None` back: the slot was emptied above and only this session fills it.
+        let _ = self.ctx.hub.set_publishing(&camera, &self.id, Some(media));
         Ok(self
             .socket
             .send(&ServerMessage::PublishAnswer(PublishAnswer { sdp: answer }))

@@ -126,7 +126,9 @@ impl Hub {
             return None;
         }
         let previous = std::mem::replace(&mut entry.publishing, media);
-        broadcast_status(&state, camera_id);
+        if previous.is_some() != media.is_some() {
+            broadcast_status(&state, camera_id);
+        }
         previous
     }
 

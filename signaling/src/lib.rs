@@ -19,6 +19,7 @@ mod auth;
 mod config;
 mod context;
 mod dispatch;
+mod embedded;
 mod error;
 mod hub;
 mod limits;
@@ -32,6 +33,7 @@ mod socket;
 
 pub use auth::{check_grant, parse_ttl, AuthFailure, Claims, Grant, TokenAuthority};
 pub use config::{FileConfig, RateFile, ServerConfig, SfuFile};
+pub use embedded::EmbeddedSfu;
 pub use error::SignalingError;
 pub use limits::{ConnectionLimits, RateConfig, TokenBucket};
 pub use media::{MediaError, MediaEvent, MediaFuture, MediaPlane, MediaSessionId};

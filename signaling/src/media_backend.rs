@@ -1,48 +1,33 @@
-//! The binary's media plane: the embedded SFU once the `sfu` crate lands; until then a
-//! plane that refuses every offer with a clear reason.
+//! The binary's media plane: the embedded SFU, started from the `[sfu]` table.
 
-use signaling::{MediaError, MediaFuture, MediaPlane, MediaSessionId, SfuFile};
+use anyhow::Context as _;
+use signaling::{EmbeddedSfu, MediaPlane, SfuFile};
 use std::sync::Arc;
 
 /// A started media plane and how to stop it.
 pub(crate) struct Backend {
-    plane: Arc<dyn MediaPlane>,
+    sfu: sfu::Sfu,
 }
 
 impl Backend {
     pub(crate) fn plane(&self) -> Arc<dyn MediaPlane> {
-        self.plane.clone()
+        Arc::new(EmbeddedSfu::new(self.sfu.handle()))
     }
 
-    pub(crate) async fn stop(self) {}
+    pub(crate) async fn stop(self) {
+        self.sfu.shutdown().await;
+    }
 }
 
-pub(crate) async fn start(_sfu: &SfuFile) -> anyhow::Result<Backend> {
-    Ok(Backend {
-        plane: Arc::new(NoMedia),
-    })
-}
-
-struct NoMedia;
-
-impl MediaPlane for NoMedia {
-    fn publish<'a>(
-        &'a self,
-        _camera_id: &'a str,
-        _offer_sdp: &'a str,
-    ) -> MediaFuture<'a, Result<(MediaSessionId, String), MediaError>> {
-        Box::pin(async { Err(MediaError("this build has no SFU".to_owned())) })
-    }
-
-    fn subscribe<'a>(
-        &'a self,
-        _camera_id: &'a str,
-        _offer_sdp: &'a str,
-    ) -> MediaFuture<'a, Result<(MediaSessionId, String), MediaError>> {
-        Box::pin(async { Err(MediaError("this build has no SFU".to_owned())) })
-    }
-
-    fn close(&self, _session: MediaSessionId) -> MediaFuture<'_, ()> {
-        Box::pin(async {})
-    }
+pub(crate) async fn start(file: &SfuFile) -> anyhow::Result<Backend> {
+    let config = sfu::SfuConfig {
+        bind: file.bind,
+        public_ip: file.public_ip,
+        ..sfu::SfuConfig::default()
+    };
+    let sfu = sfu::Sfu::start(config)
+        .await
+        .with_context(|| format!("cannot start the embedded SFU on {}", file.bind))?;
+    tracing::info!(addr = %sfu.local_addr(), "embedded SFU listening");
+    Ok(Backend { sfu })
 }

@@ -6,6 +6,7 @@
 
 mod http;
 mod raw;
+pub mod webrtc;
 pub use http::{http_get, HttpResponse};
 pub use raw::RawClient;
 
