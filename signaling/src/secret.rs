@@ -21,7 +21,7 @@ impl TokenSecret {
         let secret = Self(bytes);
         if secret.0.len() < MIN_SECRET_BYTES {
             return Err(SignalingError::Config(format!(
-                "`secret` must be at least {MIN_SECRET_BYTES} bytes; generate one with \
+                "the token secret (SIGNALING_SECRET or `secret_file`) must be at least {MIN_SECRET_BYTES} bytes; generate one with \
                  `openssl rand -hex 32`"
             )));
         }
