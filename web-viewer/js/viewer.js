@@ -187,6 +187,7 @@ export class Viewer {
     if (!entry.media) return;
     entry.media.close({ notify });
     entry.media = null;
+    entry.tile.setOverlay({ fps: null, kbps: null, latency: null });
   }
 
   async sampleStats() {
@@ -196,7 +197,9 @@ export class Viewer {
       const { fps, kbps } = entry.meter.sample(stats);
       if (stats.framesDecoded > 0) entry.state.mediaFlowing();
       entry.tile.el.dataset.framesDecoded = String(stats.framesDecoded ?? 0);
-      entry.tile.setOverlay({ fps, kbps, latency: this.latency(entry) });
+      const latency = this.latency(entry);
+      // A frozen picture has no latency to speak of: its strip only gets older.
+      entry.tile.setOverlay({ fps, kbps, latency: fps === 0 ? null : latency });
       this.render(entry);
     }
   }
