@@ -46,6 +46,27 @@ struct ViewerEntry {
 struct State {
     cameras: HashMap<String, CameraEntry>,
     viewers: HashMap<SessionId, ViewerEntry>,
+    /// Per camera, publisher sessions signaling itself is closing whose `PublisherGone`
+    /// has not arrived yet. The event names only the camera, so without this count a
+    /// late event for a replaced session would mark the new publisher gone.
+    closing_publishers: HashMap<String, u32>,
+}
+
+impl State {
+    /// Hands a publisher session out for closing, remembering to expect its event.
+    fn closing(
+        &mut self,
+        camera_id: &str,
+        media: Option<MediaSessionId>,
+    ) -> Option<MediaSessionId> {
+        if media.is_some() {
+            *self
+                .closing_publishers
+                .entry(camera_id.to_owned())
+                .or_default() += 1;
+        }
+        media
+    }
 }
 
 /// The routing table shared by all sessions.
@@ -110,7 +131,7 @@ impl Hub {
         }
         let entry = state.cameras.remove(camera_id)?;
         broadcast_status(&state, camera_id);
-        entry.publishing
+        state.closing(camera_id, entry.publishing)
     }
 
     /// Records the camera's publisher media session; returns the one it replaces.
@@ -129,12 +150,21 @@ impl Hub {
         if previous.is_some() != media.is_some() {
             broadcast_status(&state, camera_id);
         }
-        previous
+        state.closing(camera_id, previous)
     }
 
-    /// The media plane reported the camera's publisher gone.
+    /// The media plane reported the camera's publisher gone. Events for sessions
+    /// signaling closed itself are absorbed; any other (ICE timeout, failure) clears
+    /// the camera's publishing state.
     pub(crate) fn publisher_gone(&self, camera_id: &str) {
         let mut state = self.lock();
+        if let Some(pending) = state.closing_publishers.get_mut(camera_id) {
+            *pending -= 1;
+            if *pending == 0 {
+                state.closing_publishers.remove(camera_id);
+            }
+            return;
+        }
         if let Some(entry) = state.cameras.get_mut(camera_id) {
             if entry.publishing.take().is_some() {
                 broadcast_status(&state, camera_id);
@@ -236,5 +266,88 @@ fn broadcast_status(state: &State, camera_id: &str) {
             let message = ServerMessage::CameraStatus(status.clone());
             let _ = viewer.outbox.try_send(Outgoing::Message(message));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox() -> (Outbox, mpsc::Receiver<Outgoing>) {
+        mpsc::channel(OUTBOX_CAPACITY)
+    }
+
+    fn next_status(rx: &mut mpsc::Receiver<Outgoing>) -> (bool, bool) {
+        match rx.try_recv() {
+            Ok(Outgoing::Message(ServerMessage::CameraStatus(s))) => (s.online, s.publishing),
+            other => panic!("expected a camera_status, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn late_gone_event_of_a_replaced_publisher_does_not_hide_the_new_one() {
+        let hub = Hub::default();
+        let (viewer_tx, mut viewer_rx) = outbox();
+        let (camera_tx, _camera_rx) = outbox();
+        let cam = SessionId("c-1".to_owned());
+        hub.viewer_join(
+            SessionId("v-1".to_owned()),
+            vec!["cam".to_owned()],
+            viewer_tx,
+        );
+        assert_eq!(hub.camera_join("cam", cam.clone(), camera_tx), None);
+        assert_eq!(next_status(&mut viewer_rx), (true, false));
+
+        assert_eq!(
+            hub.set_publishing("cam", &cam, Some(MediaSessionId(1))),
+            None
+        );
+        assert_eq!(next_status(&mut viewer_rx), (true, true));
+        // Re-publish: the old session is handed out for closing, the new one set.
+        assert_eq!(
+            hub.set_publishing("cam", &cam, None),
+            Some(MediaSessionId(1))
+        );
+        assert_eq!(
+            hub.set_publishing("cam", &cam, Some(MediaSessionId(2))),
+            None
+        );
+        assert_eq!(next_status(&mut viewer_rx), (true, false));
+        assert_eq!(next_status(&mut viewer_rx), (true, true));
+
+        // The SFU's event for session 1 arrives late: absorbed.
+        hub.publisher_gone("cam");
+        assert!(hub.is_publishing("cam"));
+        assert!(viewer_rx.try_recv().is_err());
+        // An unrequested loss of session 2 (ICE timeout) is reported.
+        hub.publisher_gone("cam");
+        assert!(!hub.is_publishing("cam"));
+        assert_eq!(next_status(&mut viewer_rx), (true, false));
+    }
+
+    #[test]
+    fn relays_to_viewers_require_the_viewer_to_be_granted_the_camera() {
+        let hub = Hub::default();
+        let (tx, mut rx) = outbox();
+        let viewer = SessionId("v-1".to_owned());
+        hub.viewer_join(viewer.clone(), vec!["garage".to_owned()], tx);
+        let _ = rx.try_recv();
+        let relay = |camera: &str| FromCamera {
+            camera_id: camera.to_owned(),
+            payload: protocol::Payload("p".to_owned()),
+        };
+        assert_eq!(
+            hub.relay_to_viewer(ServerMessage::KeyEnvelope, &viewer, relay("front-door")),
+            Err(ErrorCode::PeerNotFound)
+        );
+        assert!(rx.try_recv().is_err());
+        assert_eq!(
+            hub.relay_to_viewer(ServerMessage::KeyEnvelope, &viewer, relay("garage")),
+            Ok(())
+        );
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Outgoing::Message(ServerMessage::KeyEnvelope(_)))
+        ));
     }
 }
