@@ -76,8 +76,10 @@ export async function startSignaling() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => { child.once('exit', resolve); });
         child.kill('SIGTERM');
-        // A second signal skips the drain (signaling's documented behaviour).
+        // A second signal skips the drain (signaling's documented behaviour); a server that
+        // still hangs must not hang the test run.
         setTimeout(() => child.kill('SIGTERM'), 2000).unref();
+        setTimeout(() => child.kill('SIGKILL'), 6000).unref();
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
