@@ -72,6 +72,25 @@ fn static_file(file: warp::fs::File) -> Response {
 pub(crate) fn routes(
     ctx: &Arc<Context>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
+    // Tokens belong in `hello`: a URL ends up in proxy logs and browser history. A client
+    // that puts one in the query string is told so instead of being upgraded.
+    let token_in_url = warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::query::raw())
+        .and_then(|query: String| async move {
+            let has_token = query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some("token"));
+            if has_token {
+                Ok(warp::reply::with_status(
+                    "Send the access token in the `hello` message, never in the URL.\n",
+                    StatusCode::BAD_REQUEST,
+                ))
+            } else {
+                Err(warp::reject::not_found())
+            }
+        });
+
     let ws_ctx = ctx.clone();
     let ws =
         warp::path("ws")
@@ -110,7 +129,9 @@ pub(crate) fn routes(
 
     let files = warp::fs::dir(ctx.config.static_dir.clone()).map(static_file);
 
-    ws.or(healthz)
+    token_in_url
+        .or(ws)
+        .or(healthz)
         .or(metrics)
         .or(files)
         .with(warp::reply::with::headers(security_headers()))

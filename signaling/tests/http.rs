@@ -77,7 +77,7 @@ fn csp_allows_wasm_and_same_origin_scripts_only() {
 }
 
 #[tokio::test]
-async fn path_traversal_missing_files_health_and_metrics() {
+async fn path_traversal_token_in_url_health_and_metrics() {
     let dir = static_dir();
     let mut config = config();
     config.static_dir = dir.join("pkg");
@@ -88,6 +88,10 @@ async fn path_traversal_missing_files_health_and_metrics() {
         404
     );
     assert_eq!(http_get(server.addr, "/nope.js").await.status, 404);
+
+    let refused = http_get(server.addr, "/ws?camera=a&token=secret").await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("hello"), "{}", refused.body);
 
     let health = http_get(server.addr, "/healthz").await;
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
