@@ -118,9 +118,21 @@ pub async fn run(
         let delay = backoff.next_delay();
         AgentMetrics::add(&agent.metrics.reconnects, 1);
         tracing::info!(?delay, "waiting before reconnecting");
-        tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            () = tokio::time::sleep(delay) => {}
+        let wait = tokio::time::sleep(delay);
+        tokio::pin!(wait);
+        loop {
+            // Keep consuming the source while offline: a live producer (ffmpeg, a camera)
+            // must not stall on a full pipe, and frames are not worth keeping — the first
+            // one after reconnecting should be fresh.
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                () = &mut wait => break,
+                unit = agent.source.next() => match unit {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => return Err(AgentError::Source("the video source ended".to_owned())),
+                },
+            }
         }
     }
 }
