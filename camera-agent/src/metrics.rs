@@ -147,3 +147,33 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<AgentMetrics>) -> Result<Socke
     });
     Ok(local)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn serves_current_values_in_text_format() {
+        let metrics = Arc::new(AgentMetrics::default());
+        AgentMetrics::add(&metrics.frames_sent, 42);
+        metrics.generation.store(7, Ordering::Relaxed);
+        let addr = serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&metrics))
+            .await
+            .expect("listen");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+            .await
+            .expect("request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response");
+        assert!(response.starts_with("HTTP/1.1 200 OK"));
+        assert!(response.contains("\nsealcam_agent_frames_sent_total 42\n"));
+        assert!(response.contains(
+            "# TYPE sealcam_agent_key_generation gauge\nsealcam_agent_key_generation 7\n"
+        ));
+    }
+}
