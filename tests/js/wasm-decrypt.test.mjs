@@ -109,3 +109,20 @@ test('pairing pins the camera and builds an enrollment request', () => {
   assert.equal(wasm.cameraFingerprint(cameraPublic), fixture.camera_fingerprint);
   assert.equal(wasm.cameraId(cameraPublic), fixture.camera_id);
 });
+
+test('an owner device signs revoke and approve commands; bad roles throw', () => {
+  const owner = deviceFromFixture();
+  const other = wasm.ViewerDevice.generate('kitchen tablet');
+  const revoke = owner.signRevoke(fixture.camera_id, other.deviceId, 3, fixture.now);
+  const approve = owner.signApprove(fixture.camera_id, other.publicKeys(), 'viewer', 3, fixture.now);
+  // Kind byte 0x08 (owner command), format version 1, then the camera id as str8.
+  for (const command of [revoke, approve]) {
+    assert.deepEqual([...command.slice(0, 3)], [0x08, 0x01, fixture.camera_id.length]);
+    assert.equal(Buffer.from(command.slice(3, 3 + fixture.camera_id.length)).toString(), fixture.camera_id);
+  }
+  assert.ok(Buffer.from(revoke).includes(Buffer.from(other.deviceId)));
+  assert.ok(Buffer.from(approve).includes(Buffer.from(other.publicKeys())));
+  assert.notDeepEqual(owner.signRevoke(fixture.camera_id, other.deviceId, 4, fixture.now), revoke);
+  assert.throws(() => owner.signApprove(fixture.camera_id, other.publicKeys(), 'admin', 3, fixture.now), /role/);
+  assert.throws(() => owner.signApprove(fixture.camera_id, new Uint8Array(5), 'viewer', 3, fixture.now));
+});

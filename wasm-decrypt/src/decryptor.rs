@@ -4,7 +4,7 @@ use e2ee::frame::{Codec, FrameReceiver};
 use e2ee::identity::CameraPublic;
 use wasm_bindgen::prelude::*;
 
-use crate::device::ViewerDevice;
+use crate::device::{whole, ViewerDevice};
 use crate::to_js;
 
 /// Decrypts one camera's frames. Keys arrive as envelopes sealed to this device.
@@ -50,7 +50,7 @@ impl Decryptor {
         envelope: &[u8],
         now_unix_secs: f64,
     ) -> Result<f64, JsError> {
-        let now = unix_secs(now_unix_secs);
+        let now = whole(now_unix_secs);
         let key = device
             .inner()
             .open_media_key(envelope, &self.camera, now)
@@ -138,15 +138,5 @@ impl Decryptor {
             self.failed = self.failed.saturating_add(1);
         }
         self.last_error = Some(error.to_string());
-    }
-}
-
-/// JavaScript numbers are f64; times before 1970 or NaN clamp to 0 (then every envelope
-/// looks unexpired only if its expiry is also 0, which the camera never issues).
-fn unix_secs(value: f64) -> u64 {
-    if value.is_finite() && value > 0.0 {
-        value as u64
-    } else {
-        0
     }
 }

@@ -1,5 +1,7 @@
 //! The viewer device: this browser's Ed25519 + X25519 keys.
 
+use e2ee::identity::ViewerPublic;
+use e2ee::membership::{OwnerCommand, Role};
 use wasm_bindgen::prelude::*;
 
 use crate::to_js;
@@ -54,6 +56,68 @@ impl ViewerDevice {
     /// The 60-digit fingerprint, in 12 groups of 5, for comparing on the camera or owner device.
     pub fn fingerprint(&self) -> String {
         self.inner.public().fingerprint().to_string()
+    }
+
+    /// An owner command removing `device_id` from `camera_id`, signed by this (owner) device.
+    /// `membership_version` is the version of the list the owner was shown: the camera
+    /// refuses the command if the list changed since (no replays).
+    #[wasm_bindgen(js_name = signRevoke)]
+    pub fn sign_revoke(
+        &self,
+        camera_id: &str,
+        device_id: &str,
+        membership_version: f64,
+        now_unix_secs: f64,
+    ) -> Vec<u8> {
+        let command = OwnerCommand::Revoke {
+            device_id: device_id.to_owned(),
+        };
+        self.inner.sign_command(
+            camera_id,
+            &command,
+            whole(membership_version),
+            whole(now_unix_secs),
+        )
+    }
+
+    /// An owner command admitting the device whose public keys are `device_public` with
+    /// `role` ("owner" or "viewer"). Compare that device's fingerprint before calling this.
+    #[wasm_bindgen(js_name = signApprove)]
+    pub fn sign_approve(
+        &self,
+        camera_id: &str,
+        device_public: &[u8],
+        role: &str,
+        membership_version: f64,
+        now_unix_secs: f64,
+    ) -> Result<Vec<u8>, JsError> {
+        let device = ViewerPublic::from_bytes(device_public).map_err(to_js)?;
+        let role = match role {
+            "owner" => Role::Owner,
+            "viewer" => Role::Viewer,
+            other => {
+                return Err(JsError::new(&format!(
+                    "unknown role {other:?}: use \"owner\" or \"viewer\""
+                )))
+            }
+        };
+        let command = OwnerCommand::Approve { device, role };
+        Ok(self.inner.sign_command(
+            camera_id,
+            &command,
+            whole(membership_version),
+            whole(now_unix_secs),
+        ))
+    }
+}
+
+/// JavaScript numbers are f64: negative, fractional or NaN inputs become the nearest
+/// whole number at or above 0.
+pub(crate) fn whole(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value as u64
+    } else {
+        0
     }
 }
 

@@ -42,6 +42,7 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+#[allow(clippy::needless_pass_by_value)] // by value so it fits `map_err(to_js)`
 pub(crate) fn to_js(error: e2ee::Error) -> JsError {
     JsError::new(&error.to_string())
 }

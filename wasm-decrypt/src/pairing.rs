@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::device::ViewerDevice;
+use crate::device::{whole, ViewerDevice};
 use crate::to_js;
 
 /// A camera's one-time pairing code as typed or scanned by the person.
@@ -42,14 +42,9 @@ impl PairingCode {
         device: &ViewerDevice,
         now_unix_secs: f64,
     ) -> Result<Vec<u8>, JsError> {
-        let now = if now_unix_secs.is_finite() && now_unix_secs > 0.0 {
-            now_unix_secs as u64
-        } else {
-            0
-        };
         device
             .inner()
-            .create_enrollment(&self.inner, now)
+            .create_enrollment(&self.inner, whole(now_unix_secs))
             .map_err(to_js)
     }
 }
