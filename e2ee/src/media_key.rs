@@ -68,6 +68,9 @@ mod tests {
 
     #[test]
     fn generated_keys_differ() {
-        assert_ne!(MediaKey::generate(1).secret_bytes(), MediaKey::generate(1).secret_bytes());
+        assert_ne!(
+            MediaKey::generate(1).secret_bytes(),
+            MediaKey::generate(1).secret_bytes()
+        );
     }
 }
