@@ -8,7 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from './harness.mjs';
+import assert from 'node:assert/strict';
+import { ROOT, launchBrowser, started } from './harness.mjs';
+import { seedStore } from './fixtures.mjs';
 import { connectWebSocket } from './ws-server.mjs';
 
 const run = promisify(execFile);
@@ -153,6 +155,12 @@ export async function startAgent({ stateDir, cameraId, signalingOrigin, token, t
       const { stdout } = await run(binary, [...base, 'viewers', 'revoke', deviceId]);
       return stdout;
     },
+    /** The persisted membership as `viewers list` prints it: [{deviceId, role, name, fingerprint}]. */
+    async viewers() {
+      const { stdout } = await run(binary, [...base, 'viewers', 'list']);
+      return [...stdout.matchAll(/^([0-9a-f]{16}) {2}(owner|viewer)\s+(.*?)\s+added \d+ {2}fingerprint (\d+)$/gm)]
+        .map(([, deviceId, role, name, fingerprint]) => ({ deviceId, role, name, fingerprint }));
+    },
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) {
         resolve();
@@ -163,4 +171,97 @@ export async function startAgent({ stateDir, cameraId, signalingOrigin, token, t
       setTimeout(() => child.kill('SIGKILL'), 3000).unref();
     }),
   };
+}
+
+// The viewer app against this stack with the agent's testsrc: open, pair through the UI,
+// wait for a live tile and check its picture. Shared by the agent-stack tests.
+
+export const tileSelector = (cameraId) => `.tile[data-camera-id="${cameraId}"]`;
+/** testsrc's regions after BT.601 conversion (camera-agent/src/source/testsrc/pattern.rs). */
+export const TESTSRC_COLOURS = { red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255] };
+export const COLOUR_TOLERANCE = 48;
+/** Probe points of the 640x480 pattern as fractions: upper regions at row 136, blue at 452. */
+export const TESTSRC_PROBES = { red: [1 / 4, 136 / 480], green: [3 / 4, 136 / 480], blue: [1 / 4, 452 / 480] };
+
+/** Largest per-channel distance of `rgb` from testsrc's `region` colour. */
+export const colourOff = (rgb, region) => Math.max(...rgb.map((v, i) => Math.abs(v - TESTSRC_COLOURS[region][i])));
+
+/** A fresh browser on the viewer app with `token` and transform `api`, optionally seeded. */
+export async function openViewer({ origin, token, api, seed = null }) {
+  const browser = await launchBrowser();
+  const { page } = browser;
+  await page.goto(`${origin}/`);
+  assert.equal(await started(page), 'ready');
+  if (seed) {
+    await seedStore(page, seed);
+    await page.reload();
+    await started(page);
+  }
+  await page.goto(`${origin}/#token=${token}&transform=${api}`);
+  await page.reload();
+  await started(page);
+  return browser;
+}
+
+/** Types `code` into the pairing form as a person would and waits for the outcome. */
+export async function pairThroughUi(page, cameraId, code) {
+  await page.waitForFunction((sel) => document.querySelector(sel) !== null, tileSelector(cameraId), { timeout: 15_000 });
+  await page.getByLabel('Pairing code shown by the camera').fill(code);
+  await page.getByRole('button', { name: 'Pair' }).click();
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('pair-status').dataset.state), null, { timeout: 20_000 });
+  assert.equal(await page.locator('#pair-status').getAttribute('data-state'), 'done', await page.locator('#pair-status').textContent());
+}
+
+export const framesDecoded = async (page, cameraId) => Number((await page.locator(tileSelector(cameraId)).getAttribute('data-frames-decoded')) ?? 0);
+
+export async function waitLive(page, cameraId) {
+  await page.waitForFunction((sel) => {
+    const tile = document.querySelector(sel);
+    return tile?.dataset.status === 'live' && Number(tile.dataset.framesDecoded ?? 0) >= 30;
+  }, tileSelector(cameraId), { timeout: 30_000 });
+}
+
+/** The decoded frame's colour at each testsrc probe (null while the video has no picture). */
+export function sampleVideo(page, cameraId) {
+  return page.evaluate(([sel, probes]) => {
+    const video = document.querySelector(`${sel} video`);
+    const { videoWidth: w, videoHeight: h } = video;
+    if (!w || !h) return null;
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [w, h];
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, w, h);
+    const at = ([x, y]) => [...ctx.getImageData(Math.floor(x * w), Math.floor(y * h), 1, 1).data.slice(0, 3)];
+    return Object.fromEntries(Object.entries(probes).map(([region, xy]) => [region, at(xy)]));
+  }, [tileSelector(cameraId), TESTSRC_PROBES]);
+}
+
+/**
+ * What a person sees in the tile's stage: a screenshot of it, decoded in the page, read at
+ * the red and blue probes (the stats overlay sits top right, over the green one).
+ */
+export async function renderedStage(page, cameraId) {
+  const png = await page.locator(`${tileSelector(cameraId)} .stage`).screenshot();
+  const { red, blue } = TESTSRC_PROBES;
+  return page.evaluate(async ([base64, probes]) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    const at = ([x, y]) => [...ctx.getImageData(Math.floor(x * bitmap.width), Math.floor(y * bitmap.height), 1, 1).data.slice(0, 3)];
+    return Object.fromEntries(Object.entries(probes).map(([region, xy]) => [region, at(xy)]));
+  }, [png.toString('base64'), { red, blue }]);
+}
+
+/** The tile decodes testsrc: every region's colour, the pixel strip read, no decrypt failure. */
+export async function assertPicture(page, cameraId) {
+  const tile = tileSelector(cameraId);
+  const sample = await sampleVideo(page, cameraId);
+  assert.ok(sample, 'the video has a picture');
+  for (const [region, want] of Object.entries(TESTSRC_COLOURS)) {
+    assert.ok(colourOff(sample[region], region) <= COLOUR_TOLERANCE, `${region}: got rgb(${sample[region]}) want rgb(${want})`);
+  }
+  assert.match(await page.locator(tile).getAttribute('data-strip-frame'), /^\d+$/, 'testsrc strip read');
+  assert.equal(await page.locator(tile).getAttribute('data-failed'), '0');
 }

@@ -11,15 +11,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBrowser, started, screenshot } from './harness.mjs';
-import { startSignaling, startAgent } from './stack.mjs';
-import { seedStore } from './fixtures.mjs';
+import { screenshot } from './harness.mjs';
+import {
+  startSignaling, startAgent, tileSelector, openViewer as openViewerApp, pairThroughUi, framesDecoded, waitLive, assertPicture,
+} from './stack.mjs';
 
 const CAMERA = 'front-door';
-const TILE = `.tile[data-camera-id="${CAMERA}"]`;
-/** testsrc's regions after BT.601 conversion (camera-agent/src/source/testsrc/pattern.rs). */
-const EXPECTED = { red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255] };
-const TOLERANCE = 48;
+const TILE = tileSelector(CAMERA);
 let stack;
 let agent;
 let dir;
@@ -44,73 +42,20 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function openViewer(api, seed = null) {
-  const browser = await launchBrowser();
-  const { page } = browser;
-  await page.goto(`${stack.origin}/`);
-  assert.equal(await started(page), 'ready');
-  if (seed) {
-    await seedStore(page, seed);
-    await page.reload();
-    await started(page);
-  }
-  await page.goto(`${stack.origin}/#token=${viewerToken}&transform=${api}`);
-  await page.reload();
-  await started(page);
-  return browser;
-}
-
-async function pairThroughUi(page, code) {
-  await page.waitForFunction((sel) => document.querySelector(sel) !== null, TILE, { timeout: 15_000 });
-  await page.getByLabel('Pairing code shown by the camera').fill(code);
-  await page.getByRole('button', { name: 'Pair' }).click();
-  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('pair-status').dataset.state), null, { timeout: 20_000 });
-  assert.equal(await page.locator('#pair-status').getAttribute('data-state'), 'done', await page.locator('#pair-status').textContent());
-}
-
-const framesDecoded = async (page) => Number((await page.locator(TILE).getAttribute('data-frames-decoded')) ?? 0);
-
-async function waitLive(page) {
-  await page.waitForFunction((sel) => {
-    const tile = document.querySelector(sel);
-    return tile?.dataset.status === 'live' && Number(tile.dataset.framesDecoded ?? 0) >= 30;
-  }, TILE, { timeout: 30_000 });
-}
-
-async function assertPicture(page) {
-  const sample = await page.evaluate((sel) => {
-    const video = document.querySelector(`${sel} video`);
-    const { videoWidth: w, videoHeight: h } = video;
-    if (!w || !h) return null;
-    const canvas = document.createElement('canvas');
-    [canvas.width, canvas.height] = [w, h];
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(video, 0, 0, w, h);
-    const at = (x, y) => [...ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data.slice(0, 3)];
-    // Probe points of the 640x480 pattern, scaled: upper regions at row 136, blue at 452.
-    return { red: at(w / 4, (136 / 480) * h), green: at((3 * w) / 4, (136 / 480) * h), blue: at(w / 4, (452 / 480) * h) };
-  }, TILE);
-  assert.ok(sample, 'the video has a picture');
-  for (const [region, want] of Object.entries(EXPECTED)) {
-    const off = Math.max(...sample[region].map((v, i) => Math.abs(v - want[i])));
-    assert.ok(off <= TOLERANCE, `${region}: got rgb(${sample[region]}) want rgb(${want})`);
-  }
-  assert.match(await page.locator(TILE).getAttribute('data-strip-frame'), /^\d+$/, 'testsrc strip read');
-  assert.equal(await page.locator(TILE).getAttribute('data-failed'), '0');
-}
+const openViewer = (api, seed = null) => openViewerApp({ origin: stack.origin, token: viewerToken, api, seed });
 
 test('paired viewers see testsrc with each API; a revoked one stops, the other goes on', async () => {
   const owner = await openViewer('script-transform');
   const guest = await openViewer('encoded-streams');
   try {
-    await pairThroughUi(owner.page, await agent.pair());
-    await waitLive(owner.page);
-    await assertPicture(owner.page);
+    await pairThroughUi(owner.page, CAMERA, await agent.pair());
+    await waitLive(owner.page, CAMERA);
+    await assertPicture(owner.page, CAMERA);
     await screenshot(owner.page, 'viewer-stack-owner-live');
 
-    await pairThroughUi(guest.page, await agent.pair());
-    await waitLive(guest.page);
-    await assertPicture(guest.page);
+    await pairThroughUi(guest.page, CAMERA, await agent.pair());
+    await waitLive(guest.page, CAMERA);
+    await assertPicture(guest.page, CAMERA);
     await screenshot(guest.page, 'viewer-stack-guest-live');
     const ownerGeneration = Number(await owner.page.locator(TILE).getAttribute('data-generation'));
 
@@ -121,9 +66,9 @@ test('paired viewers see testsrc with each API; a revoked one stops, the other g
 
     // The owner moved to a newer generation and its picture keeps coming.
     await owner.page.waitForFunction(([sel, g]) => Number(document.querySelector(sel)?.dataset.generation) > g, [TILE, ownerGeneration], { timeout: 15_000 });
-    const before = await framesDecoded(owner.page);
+    const before = await framesDecoded(owner.page, CAMERA);
     await owner.page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.framesDecoded) > n + 30, [TILE, before], { timeout: 15_000 });
-    await assertPicture(owner.page);
+    await assertPicture(owner.page, CAMERA);
   } finally {
     await owner.close();
     await guest.close();
@@ -136,7 +81,7 @@ test('a device that was never admitted gets no key, no media and no picture', as
   const scout = await openViewer('script-transform');
   let cameraPublicHex;
   try {
-    await pairThroughUi(scout.page, await agent.pair());
+    await pairThroughUi(scout.page, CAMERA, await agent.pair());
     cameraPublicHex = await scout.page.evaluate(async (id) => {
       const db = await new Promise((resolve) => { const r = indexedDB.open('sealcam', 1); r.onsuccess = () => resolve(r.result); });
       const rec = await new Promise((resolve) => { const r = db.transaction('cameras').objectStore('cameras').get(id); r.onsuccess = () => resolve(r.result); });
