@@ -176,6 +176,36 @@ export async function startAgent({ stateDir, cameraId, signalingOrigin, token, t
 // The viewer app against this stack with the agent's testsrc: open, pair through the UI,
 // wait for a live tile and check its picture. Shared by the agent-stack tests.
 
+/**
+ * The whole product for one camera: signaling (embedded SFU), the camera agent on testsrc
+ * with a fresh state directory, and a viewer token granting that camera. `stop()` ends both
+ * processes and removes the directory.
+ */
+export async function startAgentStack(cameraId) {
+  const stack = await startSignaling();
+  const dir = await mkdtemp(join(tmpdir(), `sealcam-${cameraId}-`));
+  try {
+    const viewerToken = await stack.token('viewer', [cameraId]);
+    const agent = await startAgent({
+      stateDir: join(dir, 'state'),
+      cameraId,
+      signalingOrigin: stack.origin,
+      token: await stack.token('camera', [cameraId]),
+      tokenFile: join(dir, 'agent.token'),
+    });
+    const stop = async () => {
+      await agent.stop();
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    return { origin: stack.origin, agent, viewerToken, stop };
+  } catch (error) {
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 export const tileSelector = (cameraId) => `.tile[data-camera-id="${cameraId}"]`;
 /** testsrc's regions after BT.601 conversion (camera-agent/src/source/testsrc/pattern.rs). */
 export const TESTSRC_COLOURS = { red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255] };

@@ -8,38 +8,24 @@
 //   and has no picture (H.264 ciphertext could "decode" to garbage: pixels are checked).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { screenshot } from './harness.mjs';
 import {
-  startSignaling, startAgent, tileSelector, openViewer as openViewerApp, pairThroughUi, framesDecoded, waitLive, assertPicture,
+  startAgentStack, tileSelector, openViewer as openViewerApp, pairThroughUi, framesDecoded, waitLive, assertPicture,
 } from './stack.mjs';
 
 const CAMERA = 'front-door';
 const TILE = tileSelector(CAMERA);
 let stack;
 let agent;
-let dir;
 let viewerToken;
 
 before(async () => {
-  stack = await startSignaling();
-  dir = await mkdtemp(join(tmpdir(), 'sealcam-agent-'));
-  viewerToken = await stack.token('viewer', [CAMERA]);
-  agent = await startAgent({
-    stateDir: join(dir, 'state'),
-    cameraId: CAMERA,
-    signalingOrigin: stack.origin,
-    token: await stack.token('camera', [CAMERA]),
-    tokenFile: join(dir, 'agent.token'),
-  });
+  stack = await startAgentStack(CAMERA);
+  ({ agent, viewerToken } = stack);
 });
 
 after(async () => {
-  await agent?.stop();
   await stack?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const openViewer = (api, seed = null) => openViewerApp({ origin: stack.origin, token: viewerToken, api, seed });

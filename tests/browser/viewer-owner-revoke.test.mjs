@@ -8,12 +8,9 @@
 //   longer has it, and the owner keeps decoding testsrc under a newer key generation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { screenshot } from './harness.mjs';
 import {
-  startSignaling, startAgent, tileSelector, openViewer, pairThroughUi, framesDecoded, waitLive,
+  startAgentStack, tileSelector, openViewer, pairThroughUi, framesDecoded, waitLive,
   assertPicture, sampleVideo, renderedStage, colourOff, COLOUR_TOLERANCE,
 } from './stack.mjs';
 
@@ -21,26 +18,15 @@ const CAMERA = 'back-yard';
 const TILE = tileSelector(CAMERA);
 let stack;
 let agent;
-let dir;
 let viewerToken;
 
 before(async () => {
-  stack = await startSignaling();
-  dir = await mkdtemp(join(tmpdir(), 'sealcam-owner-'));
-  viewerToken = await stack.token('viewer', [CAMERA]);
-  agent = await startAgent({
-    stateDir: join(dir, 'state'),
-    cameraId: CAMERA,
-    signalingOrigin: stack.origin,
-    token: await stack.token('camera', [CAMERA]),
-    tokenFile: join(dir, 'agent.token'),
-  });
+  stack = await startAgentStack(CAMERA);
+  ({ agent, viewerToken } = stack);
 });
 
 after(async () => {
-  await agent?.stop();
   await stack?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Fingerprints compared as people do: the digits, whatever the grouping. */
