@@ -16,44 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::Role;
-use signaling::{
-    MediaError, MediaFuture, MediaPlane, MediaSessionId, Server, ServerConfig, TokenAuthority,
-    TokenSecret,
-};
-
-struct Plane(sfu::SfuHandle);
-
-impl MediaPlane for Plane {
-    fn publish<'a>(
-        &'a self,
-        camera: &'a str,
-        sdp: &'a str,
-    ) -> MediaFuture<'a, Result<(MediaSessionId, String), MediaError>> {
-        Box::pin(async move {
-            self.0
-                .publish(camera, sdp)
-                .await
-                .map(|(s, a)| (MediaSessionId(s.0), a))
-                .map_err(|e| MediaError(e.to_string()))
-        })
-    }
-    fn subscribe<'a>(
-        &'a self,
-        camera: &'a str,
-        sdp: &'a str,
-    ) -> MediaFuture<'a, Result<(MediaSessionId, String), MediaError>> {
-        Box::pin(async move {
-            self.0
-                .subscribe(camera, sdp)
-                .await
-                .map(|(s, a)| (MediaSessionId(s.0), a))
-                .map_err(|e| MediaError(e.to_string()))
-        })
-    }
-    fn close(&self, session: MediaSessionId) -> MediaFuture<'_, ()> {
-        Box::pin(async move { self.0.close(sfu::SessionId(session.0)).await })
-    }
-}
+use signaling::{EmbeddedSfu, Server, ServerConfig, TokenAuthority, TokenSecret};
 
 fn packets_in(handle: &sfu::SfuHandle) -> u64 {
     handle
@@ -224,7 +187,11 @@ async fn main() -> anyhow::Result<()> {
         &["bench".to_owned()],
         Duration::from_secs(3600),
     )?;
-    let server = Server::bind(ServerConfig::local(secret), Arc::new(Plane(sfu.handle()))).await?;
+    let server = Server::bind(
+        ServerConfig::local(secret),
+        Arc::new(EmbeddedSfu::new(sfu.handle())),
+    )
+    .await?;
     let url = format!("ws://{}/ws", server.local_addr());
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server.run());

@@ -6,8 +6,6 @@
 //! nothing for an unpaired one, revocation, and the agent recovering on its own after
 //! signaling restarts.
 
-#[path = "support/plane.rs"]
-mod plane;
 mod support;
 #[path = "support/ws.rs"]
 mod ws;
@@ -45,7 +43,7 @@ async fn start_signaling(
 ) {
     let mut config = ServerConfig::local(TokenSecret::new(SECRET.to_vec()).expect("secret"));
     config.listen = listen;
-    let server = Server::bind(config, Arc::new(plane::SfuPlane(media)))
+    let server = Server::bind(config, Arc::new(signaling::EmbeddedSfu::new(media)))
         .await
         .expect("signaling binds");
     let addr = server.local_addr();
