@@ -1,0 +1,1 @@
+//! Faults, restarts, churn, soak and security tests across the whole Sealcam stack.

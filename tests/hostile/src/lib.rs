@@ -1,0 +1,1 @@
+//! Hostile input at every external interface of Sealcam.

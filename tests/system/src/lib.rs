@@ -1,0 +1,1 @@
+//! Whole-system tests: camera agent, signaling, SFU and viewer in one process.
