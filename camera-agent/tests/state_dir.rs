@@ -9,7 +9,7 @@ use camera_agent::config::AgentConfig;
 use camera_agent::state::StateDir;
 use camera_agent::AgentError;
 use e2ee::identity::ViewerDevice;
-use e2ee::membership::{Membership, Role};
+use e2ee::membership::{Membership, MembershipChange, OwnerCommand, Role};
 use e2ee::pairing::PairingCode;
 
 fn config_in(dir: &std::path::Path) -> AgentConfig {
@@ -177,4 +177,49 @@ fn pair_stores_the_code_it_prints() {
         .expect("code pins this camera");
     state.clear_pending_pairing().expect("clear");
     assert!(state.pending_pairing().expect("read").is_none());
+}
+
+#[test]
+fn a_missing_membership_file_is_the_camera_bound_empty_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_in(dir.path());
+    commands::init(&config, &mut Vec::new()).expect("init");
+    let state = StateDir::new(&config.state_dir);
+    std::fs::remove_file(state.membership_path()).expect("remove membership.bin");
+
+    let mut membership = state.load_membership().expect("fallback list");
+    assert_eq!(membership.camera_id(), Some("porch"));
+    assert!(membership.members().is_empty());
+    assert_eq!(membership, Membership::for_camera("porch").expect("bound"));
+
+    // Bound means owner commands work: an unbound list would refuse this revoke.
+    let (owner, guest) = (
+        ViewerDevice::generate("owner").expect("owner"),
+        ViewerDevice::generate("guest").expect("guest"),
+    );
+    membership.enroll_paired(owner.public(), 1);
+    membership.enroll_paired(guest.public(), 2);
+    let now = commands::unix_now();
+    let revoke = owner.sign_command(
+        "porch",
+        &OwnerCommand::Revoke {
+            device_id: guest.device_id().to_owned(),
+        },
+        membership.version(),
+        now,
+    );
+    let change = membership
+        .apply_signed(&revoke, now)
+        .expect("signed revoke");
+    assert!(matches!(change, MembershipChange::Revoked(_)), "{change:?}");
+}
+
+#[test]
+fn no_membership_and_no_identity_says_run_init() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = StateDir::new(dir.path())
+        .load_membership()
+        .expect_err("nothing to bind the list to");
+    assert!(matches!(err, AgentError::NotInitialized(_)), "{err:?}");
+    assert!(err.to_string().contains("camera-agent init"), "{err}");
 }

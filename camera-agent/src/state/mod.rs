@@ -90,11 +90,17 @@ impl StateDir {
         })
     }
 
-    /// Loads the membership list; an absent file is an empty list.
+    /// Loads the membership list. An absent file (deleted, or a state directory from
+    /// before `init` wrote one) is the empty list *bound to this camera's id* — the same
+    /// list `init` writes — so signed owner commands keep working; an unbound list would
+    /// refuse them all. The id comes from the identity, which must therefore exist.
     pub fn load_membership(&self) -> Result<Membership, AgentError> {
         let path = self.membership_path();
         match read_optional(&path)? {
-            None => Ok(Membership::new()),
+            None => {
+                let identity = self.load_identity()?;
+                Ok(Membership::for_camera(identity.camera_id())?)
+            }
             Some(bytes) => Membership::from_bytes(&bytes).map_err(|e| AgentError::CorruptState {
                 path,
                 detail: e.to_string(),
