@@ -11,6 +11,7 @@ use crate::forward::{Decision, DropReason};
 use crate::keyframe::is_keyframe_start;
 use crate::packet::MediaPacket;
 use crate::peer::{pick_pt, EgressStats, Role};
+use crate::tap::{ForwardKind, ForwardedPayload};
 use crate::worker::{Worker, WorkerMsg};
 use crate::SessionId;
 
@@ -80,7 +81,7 @@ impl Worker {
         let subscribers = std::mem::take(&mut feed.subscribers);
         let now = Instant::now();
         for &session in &subscribers {
-            self.deliver(session, packet, now);
+            self.deliver(session, packet, now, ForwardKind::Live);
         }
         if let Some(feed) = self.feeds.get_mut(camera) {
             let peers = &self.peers;
@@ -92,7 +93,13 @@ impl Worker {
     }
 
     /// The forwarding decision for one subscriber, then the write.
-    fn deliver(&mut self, session: SessionId, packet: &Arc<MediaPacket>, now: Instant) {
+    fn deliver(
+        &mut self,
+        session: SessionId,
+        packet: &Arc<MediaPacket>,
+        now: Instant,
+        kind: ForwardKind,
+    ) {
         let Some(peer) = self.peers.get_mut(&session) else {
             return;
         };
@@ -133,6 +140,15 @@ impl Worker {
             let waited = now.saturating_duration_since(peer.created);
             metrics.first_packet_seconds.observe(waited.as_secs_f64());
         }
+        if let Some(tap) = &self.shared.tap.0 {
+            tap(&ForwardedPayload {
+                camera: &peer.camera,
+                subscriber: session,
+                payload_type: *pt,
+                payload: &packet.payload,
+                kind,
+            });
+        }
         sub.packets_written += 1;
         metrics.packets_out.inc();
         metrics.bytes_out.inc_by(packet.payload.len() as u64);
@@ -170,7 +186,7 @@ impl Worker {
                 sub.replayed_at = Some(now);
                 self.shared.metrics.keyframe_cache_hits.inc();
                 for packet in &packets {
-                    self.deliver(session, packet, now);
+                    self.deliver(session, packet, now, ForwardKind::CacheReplay);
                 }
             }
             None => {

@@ -52,6 +52,8 @@ mod directory;
 mod error;
 mod fanout;
 pub mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keyframe;
 mod metrics;
 pub mod packet;
@@ -61,8 +63,10 @@ mod router;
 mod session;
 mod sfu;
 mod stun;
+mod tap;
 mod worker;
 
 pub use crate::config::{SfuConfig, DEFAULT_PORT};
 pub use crate::error::SfuError;
 pub use crate::sfu::{SessionId, Sfu, SfuEvent, SfuHandle};
+pub use crate::tap::{ForwardKind, ForwardTap, ForwardedPayload};

@@ -12,6 +12,7 @@ use crate::directory::{Directory, Entry, Route};
 use crate::metrics::Metrics;
 use crate::router::{self, RouterCmd};
 use crate::session::{negotiate, Side};
+use crate::tap::ForwardTap;
 use crate::worker::{self, NewPeer, WorkerMsg};
 use crate::{SfuConfig, SfuError};
 
@@ -66,6 +67,22 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<[AtomicUsize]>,
     router: tokio::sync::mpsc::UnboundedSender<RouterCmd>,
     next_session: AtomicU64,
+    /// Observer of every payload written to a subscriber (tests); `None` in production.
+    pub(crate) tap: Tap,
+}
+
+/// The optional [`ForwardTap`], with a `Debug` that does not try to print a closure.
+#[derive(Clone, Default)]
+pub(crate) struct Tap(pub(crate) Option<ForwardTap>);
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Tap(set)"
+        } else {
+            "Tap(none)"
+        })
+    }
 }
 
 impl Shared {
@@ -143,6 +160,17 @@ impl Sfu {
     /// Bind the UDP socket and start the workers. Port 0 picks a free port (tests).
     /// Must be called inside a tokio runtime (the router is a task on it).
     pub async fn start(config: SfuConfig) -> Result<Self, SfuError> {
+        Self::start_inner(config, Tap(None)).await
+    }
+
+    /// As [`Sfu::start`], and call `tap` for every RTP payload written to a subscriber
+    /// (live forwards and key-frame-cache replays; see [`ForwardTap`] for
+    /// retransmissions). For tests that must see what leaves the SFU.
+    pub async fn start_with_tap(config: SfuConfig, tap: ForwardTap) -> Result<Self, SfuError> {
+        Self::start_inner(config, Tap(Some(tap))).await
+    }
+
+    async fn start_inner(config: SfuConfig, tap: Tap) -> Result<Self, SfuError> {
         config.validate()?;
         let socket = std::net::UdpSocket::bind(config.bind)?;
         let local_addr = socket.local_addr()?;
@@ -167,6 +195,7 @@ impl Sfu {
             backlog: (0..config.workers).map(|_| AtomicUsize::new(0)).collect(),
             router: router_tx,
             next_session: AtomicU64::new(1),
+            tap,
         });
         let mut threads = Vec::with_capacity(config.workers);
         for (index, rx) in receivers.into_iter().enumerate() {

@@ -10,3 +10,4 @@ mod isolation;
 mod keyframes;
 mod nack;
 mod scale;
+mod tap;
