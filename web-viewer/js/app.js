@@ -2,7 +2,7 @@
 // signs in with a token (pasted, or from the URL fragment), and runs the live view.
 import { byId, h, show } from './dom.js';
 import { detectTransformApi, MISSING_TEXT, WORKING_BROWSERS } from './support.js';
-import { parseFragment, scrubToken, looksLikeToken } from './fragment.js';
+import { parseFragment, parsePairingLink, scrubSecrets, looksLikeToken } from './fragment.js';
 import { Store } from './store.js';
 import { loadOrCreateDevice } from './device.js';
 import { DecryptWorker } from './decrypt-worker.js';
@@ -29,9 +29,11 @@ function setConnection(text, state) {
 
 async function main() {
   const fragment = parseFragment(window.location.hash);
+  const pairingLink = parsePairingLink(window.location.hash);
   if (window.location.hash) {
-    // Take the token out of the address bar and history before anything else can see it.
-    window.history.replaceState(null, '', window.location.pathname + scrubToken(window.location.hash));
+    // Take the token and any pairing code out of the address bar and history before
+    // anything else can see them.
+    window.history.replaceState(null, '', window.location.pathname + scrubSecrets(window.location.hash));
   }
   const support = detectTransformApi(window, fragment.transform);
   if (!support.api) {
@@ -75,7 +77,7 @@ async function main() {
   });
   for (const pinned of await store.cameras()) viewer.pin(pinned);
 
-  wirePairing({
+  const pairWith = wirePairing({
     wasm,
     device,
     getSignaling: () => signaling,
@@ -148,6 +150,23 @@ async function main() {
   document.body.dataset.state = 'ready';
   const token = fragment.token ?? sessionStorage.getItem(TOKEN_KEY);
   if (token) signIn(token);
+  if (token && pairingLink) {
+    // A pairing link (scripts/demo prints one): redeem the code once signed in, exactly as
+    // if it had been typed into the pairing form.
+    signaling.addEventListener('welcome', async (e) => {
+      const granted = e.detail.cameras;
+      const cameraId = pairingLink.cameraId ?? (granted.length === 1 ? granted[0] : null);
+      if (!cameraId || !granted.includes(cameraId)) {
+        byId('pair-status').textContent = 'The pairing link names no camera this sign-in may see; pick the camera and type the code.';
+        byId('pair-status').dataset.state = 'error';
+        return;
+      }
+      // Opened again in a browser that already paired: the code was used up, nothing to do.
+      if ((await store.cameras()).some((c) => c.cameraId === cameraId)) return;
+      byId('pair-camera').value = cameraId;
+      await pairWith(cameraId, pairingLink.code);
+    }, { once: true });
+  }
 }
 
 main().catch((error) => {

@@ -24,3 +24,27 @@ export function scrubToken(hash) {
 export function looksLikeToken(text) {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(String(text ?? '').trim());
 }
+
+/**
+ * A one-time pairing link (`#token=…&camera=ID&pair=CODE`, what `scripts/demo` prints):
+ * the code the camera issued and, optionally, which camera it belongs to. The code is a
+ * secret like the token, so it too only ever travels in the fragment.
+ * @returns {{code: string, cameraId: string|null}|null}
+ */
+export function parsePairingLink(hash) {
+  const params = new URLSearchParams(String(hash ?? '').replace(/^#/, ''));
+  const code = params.get('pair')?.trim();
+  if (!code) return null;
+  const cameraId = params.get('camera')?.trim();
+  return { code, cameraId: cameraId || null };
+}
+
+/** The fragment without its secrets (token, pairing link); other settings stay. */
+export function scrubSecrets(hash) {
+  const params = new URLSearchParams(String(hash ?? '').replace(/^#/, ''));
+  params.delete('token');
+  params.delete('pair');
+  params.delete('camera');
+  const rest = params.toString();
+  return rest ? `#${rest}` : '';
+}

@@ -23,21 +23,22 @@ export function renderDevice(device, { created, onForget }) {
   };
 }
 
-/** The pairing form; `granted` is the camera list from `welcome`. */
+/**
+ * The pairing form; `granted` is the camera list from `welcome`. Returns `pairWith`, which
+ * runs the same pairing (with the same status display) for a code that came from a link.
+ */
 export function wirePairing({ wasm, device, getSignaling, onPaired }) {
   const form = byId('pair-form');
   const status = byId('pair-status');
   const result = byId('pair-result');
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const button = form.querySelector('button[type=submit]');
-    const cameraId = byId('pair-camera').value;
+  const button = form.querySelector('button[type=submit]');
+  const pairWith = async (cameraId, codeText) => {
     status.textContent = `Pairing with ${cameraId}…`;
     status.dataset.state = 'busy';
     result.hidden = true;
     button.disabled = true;
     try {
-      const paired = await pairCamera({ wasm, device, signaling: getSignaling(), cameraId, codeText: byId('pair-code').value });
+      const paired = await pairCamera({ wasm, device, signaling: getSignaling(), cameraId, codeText });
       await onPaired(paired);
       byId('pair-code').value = '';
       status.textContent = `Paired with ${cameraId} as ${paired.role}. Compare this fingerprint with the one the camera shows:`;
@@ -50,7 +51,12 @@ export function wirePairing({ wasm, device, getSignaling, onPaired }) {
     } finally {
       button.disabled = false;
     }
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    pairWith(byId('pair-camera').value, byId('pair-code').value);
   });
+  return pairWith;
 }
 
 export function setGrantedCameras(cameras) {
