@@ -14,6 +14,10 @@ use crate::{SessionId, SfuError};
 pub(crate) struct Route {
     pub(crate) publisher_worker: Option<usize>,
     pub(crate) subscriber_workers: Vec<usize>,
+    /// Increases with every route computed, so a worker can tell a cache snapshot sent
+    /// for this route from one sent for an older route (messages from different workers
+    /// are not ordered with each other).
+    pub(crate) epoch: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +38,7 @@ struct CameraPeers {
 pub(crate) struct Directory {
     sessions: HashMap<SessionId, Entry>,
     cameras: HashMap<Arc<str>, CameraPeers>,
+    epoch: u64,
 }
 
 impl Directory {
@@ -92,9 +97,14 @@ impl Directory {
         self.sessions.keys().copied().collect()
     }
 
-    fn route(&self, camera: &str) -> Route {
+    fn route(&mut self, camera: &str) -> Route {
+        self.epoch += 1;
+        let epoch = self.epoch;
         let Some(peers) = self.cameras.get(camera) else {
-            return Route::default();
+            return Route {
+                epoch,
+                ..Route::default()
+            };
         };
         let worker = |s: &SessionId| self.sessions.get(s).map(|e| e.worker);
         let subscriber_workers: BTreeSet<usize> =
@@ -102,6 +112,7 @@ impl Directory {
         Route {
             publisher_worker: peers.publisher.as_ref().and_then(worker),
             subscriber_workers: subscriber_workers.into_iter().collect(),
+            epoch,
         }
     }
 }
@@ -143,8 +154,10 @@ mod tests {
         assert_eq!(r.publisher_worker, None);
         assert_eq!(dir.worker_of(SessionId(1)), Some(1));
         dir.remove(SessionId(1));
-        let (_, r) = dir.remove(SessionId(2)).expect("known");
-        assert_eq!(r, Route::default());
+        let (_, last) = dir.remove(SessionId(2)).expect("known");
+        assert_eq!(last.publisher_worker, None);
+        assert!(last.subscriber_workers.is_empty());
+        assert!(last.epoch > r.epoch, "epochs increase");
         assert!(dir.remove(SessionId(2)).is_none());
         assert!(dir.sessions().is_empty());
     }

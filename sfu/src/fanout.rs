@@ -173,7 +173,7 @@ impl Worker {
         let Some(feed) = self.feeds.get(camera) else {
             return;
         };
-        if feed.snapshot_pending {
+        if feed.snapshot_pending.is_some() {
             return; // served when the snapshot arrives
         }
         let snapshot = feed.cache.snapshot();
@@ -196,12 +196,22 @@ impl Worker {
         }
     }
 
-    pub(crate) fn on_snapshot(&mut self, camera: &Arc<str>, packets: &[Arc<MediaPacket>]) {
+    pub(crate) fn on_snapshot(
+        &mut self,
+        camera: &Arc<str>,
+        epoch: u64,
+        packets: &[Arc<MediaPacket>],
+    ) {
         let Some(feed) = self.feeds.get_mut(camera) else {
             return;
         };
+        // Unasked for, or sent for a route older than the one that made this worker wait
+        // (a publisher that has left since): stale.
+        if feed.snapshot_pending.is_none_or(|wanted| epoch < wanted) {
+            return;
+        }
         feed.cache.load(packets);
-        feed.snapshot_pending = false;
+        feed.snapshot_pending = None;
         let waiting: Vec<SessionId> = feed
             .subscribers
             .iter()
@@ -253,6 +263,7 @@ impl Worker {
                         worker,
                         WorkerMsg::CacheSnapshot {
                             camera: Arc::clone(camera),
+                            epoch: route.epoch,
                             packets: snapshot.clone(),
                         },
                     );
@@ -260,12 +271,12 @@ impl Worker {
             }
             Some(p) => {
                 if old.publisher_worker != Some(p) || !old.subscriber_workers.contains(&index) {
-                    feed.snapshot_pending = true;
+                    feed.snapshot_pending = Some(route.epoch);
                 }
             }
             None => {
                 feed.cache.clear();
-                feed.snapshot_pending = false;
+                feed.snapshot_pending = None;
             }
         }
     }

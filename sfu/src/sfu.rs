@@ -94,12 +94,22 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Tell every worker the camera's new route, the publisher's worker last: it sends
+    /// cache snapshots when it sees the route, and a snapshot must never overtake the
+    /// route message that makes the receiving worker wait for it.
     fn broadcast_route(&self, camera: &Arc<str>, route: &Route) {
-        for tx in &self.workers {
-            let _ = tx.send(WorkerMsg::Route {
-                camera: Arc::clone(camera),
-                route: route.clone(),
-            });
+        let publisher = route.publisher_worker;
+        let order = (0..self.workers.len())
+            .filter(|&i| Some(i) != publisher)
+            .chain(publisher);
+        for index in order {
+            self.to_worker(
+                index,
+                WorkerMsg::Route {
+                    camera: Arc::clone(camera),
+                    route: route.clone(),
+                },
+            );
         }
     }
 

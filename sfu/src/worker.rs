@@ -59,6 +59,8 @@ pub(crate) enum WorkerMsg {
     /// The publisher worker's key-frame cache, sent before any `Media` to a new worker.
     CacheSnapshot {
         camera: Arc<str>,
+        /// The route epoch it was sent for.
+        epoch: u64,
         packets: Vec<Arc<MediaPacket>>,
     },
     /// A subscriber elsewhere needs a key frame (sent to the publisher's worker).
@@ -77,8 +79,9 @@ pub(crate) struct Feed {
     pub(crate) route: Route,
     pub(crate) cache: KeyframeCache,
     pub(crate) pli: PliCoalescer,
-    /// A snapshot from the publisher's worker is on its way: do not ask for a key frame.
-    pub(crate) snapshot_pending: bool,
+    /// A snapshot from the publisher's worker is on its way, sent for a route of at least
+    /// this epoch: do not ask for a key frame, and ignore older snapshots.
+    pub(crate) snapshot_pending: Option<u64>,
 }
 
 pub(crate) struct Worker {
@@ -183,7 +186,11 @@ impl Worker {
             }
             WorkerMsg::Route { camera, route } => self.on_route(&camera, &route),
             WorkerMsg::Media { camera, packet } => self.fan_out(&camera, &packet, false),
-            WorkerMsg::CacheSnapshot { camera, packets } => self.on_snapshot(&camera, &packets),
+            WorkerMsg::CacheSnapshot {
+                camera,
+                epoch,
+                packets,
+            } => self.on_snapshot(&camera, epoch, &packets),
             WorkerMsg::KeyframeWanted { camera } => self.request_keyframe(&camera),
             WorkerMsg::InjectPanic(session) => {
                 self.drive(session, |_| panic!("injected panic (test hook)"));
@@ -256,7 +263,7 @@ impl Worker {
                 route: Route::default(),
                 cache: KeyframeCache::new(config.keyframe_cache_packets),
                 pli: PliCoalescer::new(config.pli_min_interval),
-                snapshot_pending: false,
+                snapshot_pending: None,
             })
     }
 
