@@ -64,6 +64,7 @@ mod session;
 mod sfu;
 mod stun;
 mod tap;
+mod udp_batch;
 mod worker;
 
 pub use crate::config::{SfuConfig, DEFAULT_PORT};

@@ -31,6 +31,9 @@ pub(crate) struct Metrics {
     pub(crate) dropped_packets: IntCounterVec,
     pub(crate) datagrams_unrouted: IntCounter,
     pub(crate) worker_overload_drops: IntCounter,
+    pub(crate) datagrams_sent: IntCounter,
+    pub(crate) send_calls: IntCounter,
+    pub(crate) send_failures: IntCounter,
     pub(crate) first_packet_seconds: Histogram,
 }
 
@@ -118,6 +121,18 @@ impl Metrics {
             worker_overload_drops: counter(
                 "worker_overload_drops_total",
                 "Datagrams and forwarded packets dropped because a worker fell behind",
+            )?,
+            datagrams_sent: counter(
+                "datagrams_sent_total",
+                "UDP datagrams the kernel accepted (media, RTCP, STUN, DTLS)",
+            )?,
+            send_calls: counter(
+                "send_calls_total",
+                "Send system calls made (sendmmsg batches several datagrams per call)",
+            )?,
+            send_failures: counter(
+                "send_failures_total",
+                "UDP datagrams the kernel refused (full buffer, unreachable address)",
             )?,
             dropped_packets,
             first_packet_seconds,

@@ -1,7 +1,6 @@
 //! One WebRTC peer (publisher or subscriber) and the str0m run-loop contract around it:
 //! every mutation is followed by a full drain of `poll_output` (str0m lib.rs "Run loop").
 
-use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +11,7 @@ use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
 
 use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
+use crate::udp_batch::SendBatch;
 use crate::packet::CodecKey;
 use crate::SessionId;
 
@@ -98,10 +98,11 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
-    /// Drain str0m's output: send datagrams, collect events, remember the next timeout.
+    /// Drain str0m's output: queue datagrams on the worker's batch (sent at the end of
+    /// the poll round), collect events, remember the next timeout.
     pub(crate) fn drain(
         &mut self,
-        socket: &UdpSocket,
+        batch: &mut SendBatch,
         out: &mut Vec<PeerOutput>,
     ) -> Result<(), RtcError> {
         loop {
@@ -110,10 +111,7 @@ impl Peer {
                     self.timeout = at;
                     break;
                 }
-                Output::Transmit(t) => {
-                    // UDP: a full send buffer is loss, which NACK and PLI repair.
-                    let _ = socket.send_to(&t.contents, t.destination);
-                }
+                Output::Transmit(t) => batch.push(t.destination, t.contents.into()),
                 Output::Event(event) => self.collect(event, out),
             }
         }

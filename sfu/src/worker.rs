@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,10 +21,18 @@ use crate::packet::MediaPacket;
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
 use crate::sfu::Shared;
+use crate::udp_batch::SendBatch;
 use crate::{SessionId, SfuEvent};
 
 /// Upper bound on a worker's sleep, so it notices a closed channel promptly.
 const MAX_IDLE: Duration = Duration::from_millis(500);
+
+/// Messages handled in one poll round before timers run again.
+const MAX_MESSAGES_PER_ROUND: usize = 256;
+
+/// Queued datagrams that trigger a flush within a round, bounding the delay the first
+/// of them sees (and the memory they hold).
+const FLUSH_AT_DATAGRAMS: usize = 256;
 
 /// A negotiated peer moving to its worker.
 pub(crate) struct NewPeer {
@@ -88,6 +96,8 @@ pub(crate) struct Worker {
     pub(crate) index: usize,
     rx: Receiver<WorkerMsg>,
     socket: UdpSocket,
+    /// Datagrams produced in this poll round, sent together at its end.
+    batch: SendBatch,
     pub(crate) shared: Arc<Shared>,
     pub(crate) peers: HashMap<SessionId, Peer>,
     pub(crate) feeds: HashMap<Arc<str>, Feed>,
@@ -107,6 +117,7 @@ pub(crate) fn spawn(
                 index,
                 rx,
                 socket,
+                batch: SendBatch::default(),
                 shared,
                 peers: HashMap::new(),
                 feeds: HashMap::new(),
@@ -116,21 +127,56 @@ pub(crate) fn spawn(
 }
 
 impl Worker {
+    /// The poll round: wait for a message or the next timer, handle everything queued
+    /// (bounded), run due timers, then send all datagrams the round produced at once.
     fn run(mut self) {
         loop {
             let now = Instant::now();
             let wait = self.next_deadline(now).saturating_duration_since(now);
-            match self.rx.recv_timeout(wait) {
-                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
-                Ok(msg) => self.handle(msg),
-                Err(RecvTimeoutError::Timeout) => {}
-            }
+            let running = match self.rx.recv_timeout(wait) {
+                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => false,
+                Ok(msg) => {
+                    self.handle(msg);
+                    self.handle_queued()
+                }
+                Err(RecvTimeoutError::Timeout) => true,
+            };
             self.handle_timeouts(Instant::now());
+            self.flush();
+            if !running {
+                break;
+            }
         }
         let sessions: Vec<_> = self.peers.keys().copied().collect();
         for session in sessions {
             self.remove_peer(session);
         }
+    }
+
+    /// Handle what is already queued without blocking. False when told to stop.
+    fn handle_queued(&mut self) -> bool {
+        for _ in 1..MAX_MESSAGES_PER_ROUND {
+            match self.rx.try_recv() {
+                Ok(WorkerMsg::Shutdown) | Err(TryRecvError::Disconnected) => return false,
+                Ok(msg) => self.handle(msg),
+                Err(TryRecvError::Empty) => break,
+            }
+            if self.batch.len() >= FLUSH_AT_DATAGRAMS {
+                self.flush();
+            }
+        }
+        true
+    }
+
+    fn flush(&mut self) {
+        if self.batch.len() == 0 {
+            return;
+        }
+        let done = self.batch.flush(&self.socket);
+        let metrics = &self.shared.metrics;
+        metrics.datagrams_sent.inc_by(done.sent as u64);
+        metrics.send_calls.inc_by(done.calls as u64);
+        metrics.send_failures.inc_by(done.failed as u64);
     }
 
     fn next_deadline(&self, now: Instant) -> Instant {
@@ -278,13 +324,13 @@ impl Worker {
             return;
         };
         let mut outputs = Vec::new();
-        let socket = &self.socket;
+        let batch = &mut self.batch;
         let result = catch_unwind(AssertUnwindSafe(|| {
             if let Err(e) = op(peer) {
                 // Bad input for this peer: str0m stays consistent, keep going.
                 tracing::debug!(session = session.0, error = %e, "peer input refused");
             }
-            peer.drain(socket, &mut outputs)
+            peer.drain(batch, &mut outputs)
         }));
         match result {
             Ok(Ok(())) => {}
