@@ -43,6 +43,9 @@ pub struct AgentConfig {
     pub keyframe_interval_secs: u64,
     /// Seconds between scheduled media-key rotations. Default 600 (10 minutes).
     pub rotation_secs: u64,
+    /// Milliseconds between pushing a scheduled rotation's envelopes and encrypting frames
+    /// under the new key, so the envelopes arrive first. Revocation never waits. Default 2000.
+    pub rotation_grace_ms: u64,
     /// Address the WebRTC UDP socket binds to. Default 0.0.0.0; tests use 127.0.0.1.
     pub udp_bind: IpAddr,
     /// STUN/TURN URLs for ICE. Default none.
@@ -67,6 +70,7 @@ impl Default for AgentConfig {
             bitrate_kbps: 1200,
             keyframe_interval_secs: 2,
             rotation_secs: 600,
+            rotation_grace_ms: 2000,
             udp_bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             ice_servers: Vec::new(),
             metrics_addr: None,
@@ -111,6 +115,9 @@ pub struct ConfigArgs {
     /// Seconds between scheduled key rotations.
     #[arg(long, global = true, env = "SEALCAM_AGENT_ROTATION_SECS")]
     pub rotation_secs: Option<u64>,
+    /// Milliseconds a scheduled rotation waits before frames use the new key.
+    #[arg(long, global = true, env = "SEALCAM_AGENT_ROTATION_GRACE_MS")]
+    pub rotation_grace_ms: Option<u64>,
     /// UDP bind address for WebRTC.
     #[arg(long, global = true, env = "SEALCAM_AGENT_UDP_BIND")]
     pub udp_bind: Option<IpAddr>,
@@ -168,6 +175,7 @@ impl AgentConfig {
         set(&mut self.fps, args.fps.as_ref());
         set(&mut self.bitrate_kbps, args.bitrate_kbps.as_ref());
         set(&mut self.rotation_secs, args.rotation_secs.as_ref());
+        set(&mut self.rotation_grace_ms, args.rotation_grace_ms.as_ref());
         set(&mut self.udp_bind, args.udp_bind.as_ref());
         if args.metrics_addr.is_some() {
             self.metrics_addr = args.metrics_addr;
@@ -201,6 +209,14 @@ impl AgentConfig {
         if self.rotation_secs < 10 {
             return bad("rotation_secs", "must be at least 10 seconds");
         }
+        if self.rotation_grace_ms > 60_000
+            || self.rotation_grace_ms >= self.rotation_secs.saturating_mul(1000)
+        {
+            return bad(
+                "rotation_grace_ms",
+                "must be at most 60000 and shorter than rotation_secs",
+            );
+        }
         if !(self.signaling_url.starts_with("ws://") || self.signaling_url.starts_with("wss://")) {
             return bad("signaling_url", "must start with ws:// or wss://");
         }
@@ -210,6 +226,11 @@ impl AgentConfig {
     /// How long to wait between scheduled key rotations.
     pub fn rotation_interval(&self) -> Duration {
         Duration::from_secs(self.rotation_secs)
+    }
+
+    /// How long a scheduled rotation keeps the old key for frames after pushing the new one.
+    pub fn rotation_grace(&self) -> Duration {
+        Duration::from_millis(self.rotation_grace_ms)
     }
 
     /// Reads the signaling token: `SEALCAM_AGENT_TOKEN` wins, else `token_file`.

@@ -8,6 +8,7 @@
 //! * [`config`]: defaults → TOML → env → flags.
 //! * [`cli`], [`commands`]: `init`, `run`, `pair`, `viewers list|revoke`, `fingerprint`.
 //! * [`state`]: the state directory, written atomically.
+//! * [`rotation`]: when frames switch to a new key generation (grace vs. revocation).
 //! * [`source`]: `testsrc`, `stdin`, `exec:`, `file:` — all yield [`source::AccessUnit`]s.
 
 pub mod backoff;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod publish;
+pub mod rotation;
 pub mod run;
 pub mod signaling;
 pub mod source;

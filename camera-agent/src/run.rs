@@ -13,17 +13,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use e2ee::MediaKey;
-use protocol::{ClientMessage, Payload, Publish, ServerMessage, SessionId, ToViewer};
+use protocol::{ClientMessage, Publish, ServerMessage};
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::backoff::Backoff;
 use crate::commands::unix_now;
 use crate::config::{AgentConfig, Token};
 use crate::error::AgentError;
-use crate::keys::{Effects, KeyAuthority, Outgoing};
+use crate::keys::{Effects, KeyAuthority};
 use crate::metrics::AgentMetrics;
 use crate::publish::session::MediaSession;
 use crate::publish::{Publisher, PublisherOptions};
+use crate::rotation::{KeySwitch, RotationKind};
 use crate::signaling::SignalingClient;
 use crate::source::{SourceParams, SourceSpec, VideoSource};
 use crate::state::StateDir;
@@ -50,6 +51,8 @@ struct Agent {
     source: VideoSource,
     metrics: Arc<AgentMetrics>,
     membership_stamp: Option<SystemTime>,
+    /// A scheduled generation whose envelopes are out, waiting for its grace to pass.
+    switch: KeySwitch,
 }
 
 /// Runs until `shutdown` resolves (Ok) or the source fails for good (Err).
@@ -90,6 +93,7 @@ pub async fn run(
     };
     let source = VideoSource::start(&spec, params)?;
     let membership_stamp = modified(&state);
+    let switch = KeySwitch::new(config.rotation_grace());
     let mut agent = Agent {
         config,
         state,
@@ -97,6 +101,7 @@ pub async fn run(
         source,
         metrics,
         membership_stamp,
+        switch,
     };
 
     tokio::pin!(shutdown);
@@ -143,31 +148,6 @@ fn modified(state: &StateDir) -> Option<SystemTime> {
         .ok()
 }
 
-async fn send_all(client: &mut SignalingClient, outgoing: Vec<Outgoing>) -> Result<(), AgentError> {
-    for message in outgoing {
-        let message = match message {
-            Outgoing::KeyEnvelope { to, payload } => {
-                ClientMessage::KeyEnvelope(to_viewer(to, payload))
-            }
-            Outgoing::PairResponse { to, payload } => {
-                ClientMessage::PairResponse(to_viewer(to, payload))
-            }
-            Outgoing::OwnerResult { to, payload } => {
-                ClientMessage::OwnerResult(to_viewer(to, payload))
-            }
-        };
-        client.send(&message).await?;
-    }
-    Ok(())
-}
-
-fn to_viewer(to: String, payload: String) -> ToViewer {
-    ToViewer {
-        to: SessionId(to),
-        payload: Payload(payload),
-    }
-}
-
 impl Agent {
     /// One signaling + WebRTC session, until it is lost or shutdown is requested.
     async fn session(&mut self, token: &Token) -> Result<SessionEnd, AgentError> {
@@ -193,7 +173,13 @@ impl Agent {
         publisher.wait_connected(CONNECT_TIMEOUT).await?;
         tracing::info!("publishing");
         let mut pc_state = publisher.state_watch();
+        // A fresh session encrypts under the authority's newest key straight away: viewers
+        // that asked during a pending switch were sealed both generations.
+        self.switch.cancel();
         let mut media = MediaSession::new(publisher, self.authority.current_key());
+        self.metrics
+            .generation
+            .store(media.generation(), Ordering::Relaxed);
         let stats = media.stats();
         let end = self
             .publish_loop(&mut client, &mut media, &mut pc_state)
@@ -251,8 +237,15 @@ impl Agent {
                         None => return Err(AgentError::Source("the video source ended".to_owned())),
                     };
                     AgentMetrics::add(&self.metrics.frames_captured, 1);
+                    if let Some(key) = self.switch.due(Instant::now().into_std()) {
+                        self.switch_frames(media, &key);
+                    }
                     if media.needs_rotation() {
-                        self.rotate(client, Some(media), true).await?;
+                        // The old counter is running out: a waiting key is used now.
+                        match self.switch.take_now() {
+                            Some(key) => self.switch_frames(media, &key),
+                            None => self.rotate(client, Some(media), RotationKind::Scheduled).await?,
+                        }
                     }
                     let frame = media.send(&unit, &self.source).await?;
                     let m = &self.metrics;
@@ -276,7 +269,9 @@ impl Agent {
                     let effects = self.handle_message(message);
                     self.apply(client, Some(media), effects).await?;
                 }
-                _ = rotation.tick() => self.rotate(client, Some(media), true).await?,
+                _ = rotation.tick() => {
+                    self.rotate(client, Some(media), RotationKind::Scheduled).await?;
+                }
                 _ = membership_poll.tick() => {
                     let effects = self.reload_membership()?;
                     self.apply(client, Some(media), effects).await?;
@@ -293,44 +288,15 @@ impl Agent {
 
     /// Relay messages → key authority. Unknown or unexpected messages are logged only.
     fn handle_message(&mut self, message: ServerMessage) -> Effects {
-        let now = unix_now();
-        match message {
-            ServerMessage::KeyRequest(request) => {
-                self.authority
-                    .on_key_request(request.from.as_str(), &request.payload.0, now)
+        let state = &self.state;
+        let pending_code = || match state.pending_pairing() {
+            Ok(code) => code,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the pending pairing code");
+                None
             }
-            ServerMessage::PairRequest(request) => {
-                let code = match self.state.pending_pairing() {
-                    Ok(code) => code,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the pending pairing code");
-                        None
-                    }
-                };
-                self.authority.on_pair_request(
-                    request.from.as_str(),
-                    &request.payload.0,
-                    code.as_ref(),
-                    now,
-                )
-            }
-            ServerMessage::OwnerCommand(command) => {
-                self.authority
-                    .on_owner_command(command.from.as_str(), &command.payload.0, now)
-            }
-            ServerMessage::ViewerLeft(left) => {
-                self.authority.forget_session(left.session_id.as_str());
-                Effects::default()
-            }
-            ServerMessage::Error(error) => {
-                tracing::warn!(code = ?error.code, message = %error.message, "server error");
-                Effects::default()
-            }
-            other => {
-                tracing::debug!(kind = other.kind(), "ignoring message");
-                Effects::default()
-            }
-        }
+        };
+        self.authority.on_message(message, pending_code, unix_now())
     }
 
     /// Persists, rotates and sends what a handled message asks for.
@@ -351,10 +317,10 @@ impl Agent {
         if effects.pairing_used {
             self.state.clear_pending_pairing()?;
         }
-        send_all(client, effects.outgoing).await?;
+        client.send_outgoing(effects.outgoing).await?;
         if effects.rotate_now {
             // Revocation: no overlap with the old key, and a key frame right away.
-            self.rotate(client, media, false).await?;
+            self.rotate(client, media, RotationKind::Revocation).await?;
         }
         Ok(())
     }
@@ -376,25 +342,52 @@ impl Agent {
         Ok(self.authority.replace_membership(membership))
     }
 
-    /// New generation: persisted first, then envelopes pushed, then frames switch over.
+    /// New generation: persisted first, then envelopes pushed, then frames switch over —
+    /// after the grace period for a scheduled rotation, at once for a revocation.
     async fn rotate(
         &mut self,
         client: &mut SignalingClient,
         media: Option<&mut MediaSession>,
-        keep_previous: bool,
+        kind: RotationKind,
     ) -> Result<(), AgentError> {
         let generation = self.state.reserve_generation()?;
         let key = MediaKey::generate(generation);
         let outgoing = self
             .authority
-            .rotate(key.clone(), unix_now(), keep_previous);
-        send_all(client, outgoing).await?;
-        if let Some(media) = media {
-            media.rekey(&key);
-        }
-        self.metrics.generation.store(generation, Ordering::Relaxed);
+            .rotate(key.clone(), unix_now(), kind.keeps_previous());
+        client.send_outgoing(outgoing).await?;
         AgentMetrics::add(&self.metrics.rotations, 1);
-        tracing::info!(generation, keep_previous, "media key rotated");
+        tracing::info!(generation, ?kind, "media key rotated; envelopes sent");
+        let Some(media) = media else {
+            // No media yet: the next session starts with the authority's current key.
+            self.switch.cancel();
+            return Ok(());
+        };
+        match kind {
+            RotationKind::Revocation => {
+                self.switch.cancel();
+                self.switch_frames(media, &key);
+            }
+            RotationKind::Scheduled => {
+                // A key still waiting is overdue: use it now so frames never lag two behind.
+                if let Some(waiting) = self.switch.take_now() {
+                    self.switch_frames(media, &waiting);
+                }
+                self.switch.schedule(key, Instant::now().into_std());
+            }
+        }
         Ok(())
+    }
+
+    /// Frames from now on are encrypted under `key` (with a key frame first).
+    fn switch_frames(&self, media: &mut MediaSession, key: &MediaKey) {
+        media.rekey(key);
+        self.metrics
+            .generation
+            .store(key.generation(), Ordering::Relaxed);
+        tracing::info!(
+            generation = key.generation(),
+            "frames switched to a new media key"
+        );
     }
 }

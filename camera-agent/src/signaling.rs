@@ -7,13 +7,17 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use protocol::{AccessToken, ClientMessage, Hello, ServerMessage, PROTOCOL_VERSION};
+use protocol::{
+    AccessToken, ClientMessage, Hello, Payload, ServerMessage, SessionId, ToViewer,
+    PROTOCOL_VERSION,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::Token;
 use crate::error::AgentError;
+use crate::keys::Outgoing;
 
 /// How long the server may take to answer `hello`.
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,6 +86,25 @@ impl SignalingClient {
             .map_err(|e| fail(format!("sending {}: {e}", message.kind())))
     }
 
+    /// Sends the key authority's replies and pushes, in order.
+    pub async fn send_outgoing(&mut self, outgoing: Vec<Outgoing>) -> Result<(), AgentError> {
+        for message in outgoing {
+            let message = match message {
+                Outgoing::KeyEnvelope { to, payload } => {
+                    ClientMessage::KeyEnvelope(to_viewer(to, payload))
+                }
+                Outgoing::PairResponse { to, payload } => {
+                    ClientMessage::PairResponse(to_viewer(to, payload))
+                }
+                Outgoing::OwnerResult { to, payload } => {
+                    ClientMessage::OwnerResult(to_viewer(to, payload))
+                }
+            };
+            self.send(&message).await?;
+        }
+        Ok(())
+    }
+
     /// The next server message; `Ok(None)` when the server closed the connection.
     /// Unparseable messages are logged and skipped. Cancel-safe.
     pub async fn recv(&mut self) -> Result<Option<ServerMessage>, AgentError> {
@@ -106,5 +129,12 @@ impl SignalingClient {
     /// Closes politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+fn to_viewer(to: String, payload: String) -> ToViewer {
+    ToViewer {
+        to: SessionId(to),
+        payload: Payload(payload),
     }
 }

@@ -89,3 +89,28 @@ fn sample_file_parses_and_validates() {
     config.validate().expect("sample is valid");
     assert_eq!(config.fps, AgentConfig::default().fps);
 }
+
+#[test]
+fn rotation_grace_defaults_to_two_seconds_and_must_fit_the_interval() {
+    let config = AgentConfig::default();
+    assert_eq!(config.rotation_grace(), std::time::Duration::from_secs(2));
+    let path = PathBuf::from("agent.toml");
+    let config = AgentConfig::from_toml("rotation_grace_ms = 500\n", &path).expect("grace parses");
+    config.validate().expect("500 ms is fine");
+    assert_eq!(config.rotation_grace_ms, 500);
+
+    // A grace as long as the interval would postpone every switch past the next rotation.
+    let config = AgentConfig::from_toml("rotation_secs = 10\nrotation_grace_ms = 10000\n", &path)
+        .expect("parses");
+    let err = config.validate().expect_err("grace ≥ interval");
+    assert!(
+        matches!(
+            err,
+            AgentError::InvalidSetting {
+                key: "rotation_grace_ms",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -12,6 +12,7 @@
 //!   still a member; a revoked device's sessions are forgotten, so it gets nothing new;
 //! * pairing needs the pending one-time code; the first paired device becomes owner.
 
+mod dispatch;
 pub mod payload;
 
 use std::collections::BTreeMap;
