@@ -65,6 +65,8 @@ mod sfu;
 mod stun;
 mod tap;
 mod udp_batch;
+#[cfg(target_os = "linux")]
+mod udp_sys;
 mod worker;
 
 pub use crate::config::{SfuConfig, DEFAULT_PORT};

@@ -11,8 +11,8 @@ use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
 
 use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
-use crate::udp_batch::SendBatch;
 use crate::packet::CodecKey;
+use crate::udp_batch::SendBatch;
 use crate::SessionId;
 
 /// What a drain produced that the worker must act on.

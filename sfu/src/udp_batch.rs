@@ -1,22 +1,44 @@
 //! Batched UDP sends: a worker queues every datagram of one poll round and hands them
-//! to the kernel together, with `sendmmsg(2)` on Linux (one system call for up to
-//! [`MAX_PER_CALL`] datagrams) and one `send_to` each elsewhere.
-//!
-//! This is the crate's only `unsafe` code: building the `mmsghdr` array the system call
-//! reads. Everything it points into lives on this function's stack or in the queue,
-//! which is not touched until the call returns.
-
-#![allow(unsafe_code)]
+//! to the kernel together. On Linux that is `sendmmsg(2)` (one system call for many
+//! datagrams) and, where the kernel has it, UDP segmentation offload: consecutive
+//! equal-sized datagrams for one destination (the packets of one video frame for one
+//! viewer) cross the network stack as one buffer and are split again at the end. The
+//! unsafe system-call code lives in [`crate::udp_sys`]; elsewhere this is one `send_to`
+//! per datagram.
 
 use std::net::{SocketAddr, UdpSocket};
 
-/// Datagrams handed to one `sendmmsg` call (the kernel's limit, UIO_MAXIOV, is 1024).
-pub(crate) const MAX_PER_CALL: usize = 64;
+#[cfg(target_os = "linux")]
+use crate::udp_sys;
+#[cfg(not(target_os = "linux"))]
+mod udp_sys {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Span {
+        pub(crate) start: usize,
+        pub(crate) count: usize,
+        pub(crate) segment_size: usize,
+    }
+}
+
+/// Most datagrams in one segmented send (the kernel's UDP_MAX_SEGMENTS is 64 or more).
+const MAX_SEGMENTS: usize = 64;
+/// Most bytes in one segmented send (an IP datagram's limit, less headers).
+const MAX_SEGMENTED_BYTES: usize = 65_000;
 
 /// Datagrams waiting for the end of the poll round.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SendBatch {
     queue: Vec<(SocketAddr, Vec<u8>)>,
+    /// Unknown until the first flush, then whether segmentation offload is used.
+    segmentation: Option<bool>,
+    order: Vec<usize>,
+    spans: Vec<udp_sys::Span>,
+}
+
+impl Default for SendBatch {
+    fn default() -> Self {
+        Self::new(true)
+    }
 }
 
 /// What one flush did.
@@ -29,9 +51,21 @@ pub(crate) struct Flushed {
     pub(crate) failed: usize,
     /// System calls made.
     pub(crate) calls: usize,
+    /// Buffers handed to the kernel (a segmented send carries several datagrams).
+    pub(crate) messages: usize,
 }
 
 impl SendBatch {
+    /// An empty batch; `segmentation` false never uses segmentation offload.
+    pub(crate) fn new(segmentation: bool) -> Self {
+        Self {
+            queue: Vec::new(),
+            segmentation: (!segmentation).then_some(false),
+            order: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
     /// Queue one datagram.
     pub(crate) fn push(&mut self, destination: SocketAddr, datagram: Vec<u8>) {
         self.queue.push((destination, datagram));
@@ -42,129 +76,98 @@ impl SendBatch {
         self.queue.len()
     }
 
-    /// Send everything queued, in order, and empty the queue (keeping its capacity).
+    /// Send everything queued and empty the queue (keeping its capacity). Datagrams for
+    /// one destination keep their order; different destinations may interleave.
     pub(crate) fn flush(&mut self, socket: &UdpSocket) -> Flushed {
-        let mut total = Flushed::default();
-        for chunk in self.queue.chunks(MAX_PER_CALL) {
-            let done = send_chunk(socket, chunk);
-            total.sent += done.sent;
-            total.failed += done.failed;
-            total.calls += done.calls;
+        if self.queue.is_empty() {
+            return Flushed::default();
         }
+        let flushed = self.send(socket);
         self.queue.clear();
-        total
+        flushed
+    }
+
+    #[cfg(target_os = "linux")]
+    fn send(&mut self, socket: &UdpSocket) -> Flushed {
+        let segmentation = *self
+            .segmentation
+            .get_or_insert_with(|| udp_sys::segmentation_supported(socket));
+        plan(&self.queue, segmentation, &mut self.order, &mut self.spans);
+        let outcome = udp_sys::send(socket, &self.queue, &self.order, &self.spans);
+        if outcome.segmentation_refused {
+            // No checksum offload on this route: those datagrams are lost once (NACK
+            // repairs them); every later flush sends them one by one.
+            tracing::warn!("UDP segmentation offload refused; sending datagrams singly");
+            self.segmentation = Some(false);
+        }
+        Flushed {
+            sent: outcome.sent,
+            failed: outcome.failed,
+            calls: outcome.calls,
+            messages: self.spans.len(),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn send(&mut self, socket: &UdpSocket) -> Flushed {
+        let mut done = Flushed::default();
+        for (destination, datagram) in &self.queue {
+            done.calls += 1;
+            done.messages += 1;
+            match socket.send_to(datagram, destination) {
+                Ok(_) => done.sent += 1,
+                Err(_) => done.failed += 1,
+            }
+        }
+        done
     }
 }
 
-#[cfg(target_os = "linux")]
-fn send_chunk(socket: &UdpSocket, chunk: &[(SocketAddr, Vec<u8>)]) -> Flushed {
-    use std::os::fd::AsRawFd;
-
-    debug_assert!(chunk.len() <= MAX_PER_CALL);
-    let count = chunk.len().min(MAX_PER_CALL);
-    // SAFETY: sockaddr_storage, iovec and mmsghdr are plain C structs for which all-zero
-    // bytes are a valid value (null pointers, zero lengths).
-    let mut addrs: [libc::sockaddr_storage; MAX_PER_CALL] = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut iovecs: [libc::iovec; MAX_PER_CALL] = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut headers: [libc::mmsghdr; MAX_PER_CALL] = unsafe { std::mem::zeroed() };
-    for (i, (destination, datagram)) in chunk.iter().take(count).enumerate() {
-        let name_len = write_sockaddr(*destination, &mut addrs[i]);
-        iovecs[i] = libc::iovec {
-            // The kernel only reads through this pointer (a send), despite `*mut`.
-            iov_base: datagram.as_ptr() as *mut libc::c_void,
-            iov_len: datagram.len(),
-        };
-        let header = &mut headers[i].msg_hdr;
-        header.msg_name = (&raw mut addrs[i]).cast();
-        header.msg_namelen = name_len;
-        header.msg_iov = &raw mut iovecs[i];
-        header.msg_iovlen = 1;
+/// Decide the send order and how datagrams merge into segmented sends: with
+/// `segmentation`, datagrams are grouped by destination (stable, so each destination's
+/// order holds) and runs of one size (the last may be shorter) become one span.
+fn plan(
+    queue: &[(SocketAddr, Vec<u8>)],
+    segmentation: bool,
+    order: &mut Vec<usize>,
+    spans: &mut Vec<udp_sys::Span>,
+) {
+    order.clear();
+    order.extend(0..queue.len());
+    spans.clear();
+    if segmentation {
+        order.sort_by_key(|&i| queue[i].0);
     }
-    let fd = socket.as_raw_fd();
-    let mut done = Flushed::default();
-    let mut next = 0;
-    while next < count {
-        let remaining = libc::c_uint::try_from(count - next).unwrap_or(0);
-        // SAFETY: `headers[next..count]` are initialised mmsghdrs whose name and iovec
-        // pointers point into `addrs`, `iovecs` and the datagrams of `chunk`, all alive
-        // and unmoved until this call returns; `remaining` does not exceed the array.
-        let sent = unsafe { libc::sendmmsg(fd, headers.as_mut_ptr().add(next), remaining, 0) };
-        done.calls += 1;
-        match usize::try_from(sent) {
-            Ok(sent) if sent > 0 => {
-                done.sent += sent;
-                next += sent;
-            }
-            _ => {
-                let error = std::io::Error::last_os_error();
-                match error.raw_os_error() {
-                    Some(libc::EINTR) => continue,
-                    // The buffer is full: the rest of this chunk would meet the same.
-                    Some(libc::EAGAIN | libc::ENOBUFS) => {
-                        done.failed += count - next;
-                        next = count;
-                    }
-                    // This datagram is refused (e.g. unreachable address): skip it only.
-                    _ => {
-                        done.failed += 1;
-                        next += 1;
-                    }
+    let mut position = 0;
+    while position < order.len() {
+        let (destination, first) = &queue[order[position]];
+        let size = first.len();
+        let mut count = 1;
+        let mut bytes = size;
+        if segmentation && size > 0 {
+            while let Some(&next) = order.get(position + count) {
+                let (to, datagram) = &queue[next];
+                let fits = to == destination
+                    && datagram.len() <= size
+                    && count < MAX_SEGMENTS
+                    && bytes + datagram.len() <= MAX_SEGMENTED_BYTES;
+                if !fits {
+                    break;
+                }
+                count += 1;
+                bytes += datagram.len();
+                if datagram.len() < size {
+                    break; // a shorter datagram can only be the last segment
                 }
             }
         }
+        spans.push(udp_sys::Span {
+            start: position,
+            count,
+            segment_size: size,
+        });
+        position += count;
     }
-    done
-}
-
-/// Fill `storage` with `address` as the kernel expects it; returns the length used.
-#[cfg(target_os = "linux")]
-fn write_sockaddr(address: SocketAddr, storage: &mut libc::sockaddr_storage) -> libc::socklen_t {
-    match address {
-        SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for every sockaddr
-            // type (its purpose); the write stays inside `storage`.
-            unsafe { std::ptr::write((storage as *mut libc::sockaddr_storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t
-        }
-        SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: v6.flowinfo().to_be(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: as above.
-            unsafe { std::ptr::write((storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t
-        }
-    }
-}
-
-/// Without `sendmmsg`: one `send_to` per datagram.
-#[cfg(not(target_os = "linux"))]
-fn send_chunk(socket: &UdpSocket, chunk: &[(SocketAddr, Vec<u8>)]) -> Flushed {
-    let mut done = Flushed::default();
-    for (destination, datagram) in chunk {
-        done.calls += 1;
-        match socket.send_to(datagram, destination) {
-            Ok(_) => done.sent += 1,
-            Err(_) => done.failed += 1,
-        }
-    }
-    done
 }
 
 #[cfg(test)]
@@ -174,42 +177,99 @@ mod tests {
 
     use super::*;
 
+    /// Frame-like traffic: runs of equal-sized datagrams with a shorter last one, and
+    /// odd sizes between them; contents unique per datagram.
     fn datagram(i: usize) -> Vec<u8> {
-        // Distinct lengths and contents, so a swapped or truncated datagram shows.
-        (0..(20 + i % 37)).map(|b| (b * 31 + i) as u8).collect()
+        let len = match i % 10 {
+            9 => 333,
+            7 => 40 + i % 13,
+            _ => 1200,
+        };
+        (0..len).map(|b| (b * 31 + i * 7) as u8).collect()
     }
 
-    #[test]
-    fn every_datagram_arrives_byte_exact_and_in_order_across_chunks() {
+    fn receiver() -> UdpSocket {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind receiver");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        socket
+    }
+
+    fn round_trip(segmentation: bool) -> Flushed {
         let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind sender");
-        let receivers: Vec<UdpSocket> = (0..2)
-            .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind receiver"))
-            .collect();
-        let count = MAX_PER_CALL * 2 + 7; // several calls, one partial
-        let mut batch = SendBatch::default();
+        let receivers = [receiver(), receiver(), receiver()];
+        // Few enough that the receivers' default buffers hold them all.
+        let count = 150;
+        let mut batch = SendBatch::new(segmentation);
         for i in 0..count {
-            let to = receivers[i % 2].local_addr().expect("addr");
+            let to = receivers[(i / 4) % 3].local_addr().expect("addr");
             batch.push(to, datagram(i));
         }
         assert_eq!(batch.len(), count);
         let flushed = batch.flush(&sender);
-        assert_eq!(flushed.sent, count);
-        assert_eq!(flushed.failed, 0);
+        assert_eq!((flushed.sent, flushed.failed), (count, 0));
         assert_eq!(batch.len(), 0, "flush empties the queue");
-        if cfg!(target_os = "linux") {
-            assert_eq!(flushed.calls, count.div_ceil(MAX_PER_CALL), "one call per chunk");
-        }
-        let mut buf = [0u8; 256];
+        let mut buf = [0u8; 2048];
         for (r, receiver) in receivers.iter().enumerate() {
-            receiver
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("timeout");
-            for i in (r..count).step_by(2) {
+            for i in (0..count).filter(|i| (i / 4) % 3 == r) {
                 let (len, from) = receiver.recv_from(&mut buf).expect("datagram arrives");
                 assert_eq!(from, sender.local_addr().expect("addr"));
                 assert_eq!(&buf[..len], datagram(i).as_slice(), "datagram {i}");
             }
         }
+        flushed
+    }
+
+    #[test]
+    fn every_datagram_arrives_byte_exact_in_order_per_destination() {
+        let single = round_trip(false);
+        assert_eq!(single.messages, 150);
+        if cfg!(target_os = "linux") {
+            assert_eq!(single.calls, 1, "one sendmmsg for the whole batch");
+        }
+        let segmented = round_trip(true);
+        #[cfg(target_os = "linux")]
+        {
+            let probe = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind probe");
+            if udp_sys::segmentation_supported(&probe) {
+                // Runs of four datagrams per destination: far fewer buffers.
+                assert!(segmented.messages < single.messages / 2, "{segmented:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn plan_merges_equal_runs_per_destination_and_keeps_their_order() {
+        let a: SocketAddr = "127.0.0.1:1000".parse().expect("addr");
+        let b: SocketAddr = "127.0.0.1:2000".parse().expect("addr");
+        let queue = vec![
+            (b, vec![1; 100]),
+            (a, vec![2; 100]),
+            (b, vec![3; 100]),
+            (a, vec![4; 100]),
+            (a, vec![5; 60]), // shorter: ends the run
+            (a, vec![6; 100]),
+            (b, vec![7; 120]), // longer: starts a new run
+        ];
+        let (mut order, mut spans) = (Vec::new(), Vec::new());
+        plan(&queue, true, &mut order, &mut spans);
+        assert_eq!(
+            order,
+            vec![1, 3, 4, 5, 0, 2, 6],
+            "grouped, stable per destination"
+        );
+        let shape: Vec<(usize, usize, usize)> = spans
+            .iter()
+            .map(|s| (s.start, s.count, s.segment_size))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![(0, 3, 100), (3, 1, 100), (4, 2, 100), (6, 1, 120)]
+        );
+        plan(&queue, false, &mut order, &mut spans);
+        assert_eq!(order, (0..7).collect::<Vec<_>>());
+        assert!(spans.iter().all(|s| s.count == 1));
     }
 
     #[test]
@@ -220,19 +280,22 @@ mod tests {
         let sender = UdpSocket::bind("[::1]:0").expect("bind v6 sender");
         let mut batch = SendBatch::default();
         batch.push(receiver.local_addr().expect("addr"), b"six".to_vec());
-        assert_eq!(batch.flush(&sender).sent, 1);
+        batch.push(receiver.local_addr().expect("addr"), b"vi".to_vec());
+        assert_eq!(batch.flush(&sender).sent, 2);
         receiver
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
         let mut buf = [0u8; 16];
-        let (len, _) = receiver.recv_from(&mut buf).expect("datagram arrives");
-        assert_eq!(&buf[..len], b"six");
+        for want in [&b"six"[..], b"vi"] {
+            let (len, _) = receiver.recv_from(&mut buf).expect("datagram arrives");
+            assert_eq!(&buf[..len], want);
+        }
     }
 
     #[test]
     fn a_refused_datagram_does_not_stop_the_rest() {
         let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind sender");
-        let receiver = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind receiver");
+        let receiver = receiver();
         let mut batch = SendBatch::default();
         batch.push(receiver.local_addr().expect("addr"), b"one".to_vec());
         // An IPv6 destination from an IPv4 socket is refused by the kernel.
@@ -240,9 +303,6 @@ mod tests {
         batch.push(receiver.local_addr().expect("addr"), b"two".to_vec());
         let flushed = batch.flush(&sender);
         assert_eq!((flushed.sent, flushed.failed), (2, 1));
-        receiver
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
         let mut buf = [0u8; 16];
         for want in [&b"one"[..], b"two"] {
             let (len, _) = receiver.recv_from(&mut buf).expect("datagram arrives");
