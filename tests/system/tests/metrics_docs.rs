@@ -1,0 +1,74 @@
+//! The Grafana dashboard, the Prometheus alert rules and docs/metrics.md cannot name a
+//! metric the code does not define: every `sfu_…`, `sealcam_signaling_…` and
+//! `sealcam_agent_…` identifier in them must be built by that service's metrics file
+//! (histogram series `_bucket`, `_sum`, `_count` count as their histogram).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use system_tests::metric_names::{defined_names, is_defined, used_names, SERVICES};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(relative: &str) -> String {
+    let path = root().join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn defined() -> BTreeSet<String> {
+    SERVICES
+        .iter()
+        .flat_map(|(prefix, file)| defined_names(prefix, &read(file)))
+        .collect()
+}
+
+fn check(file: &str, minimum: usize) {
+    let defined = defined();
+    let used = used_names(&read(file));
+    assert!(
+        used.len() >= minimum,
+        "{file} names only {} metrics: {used:?}",
+        used.len()
+    );
+    let unknown: Vec<&String> = used.iter().filter(|n| !is_defined(n, &defined)).collect();
+    assert!(
+        unknown.is_empty(),
+        "{file} uses metrics the code does not define: {unknown:?}"
+    );
+}
+
+#[test]
+fn the_dashboard_uses_only_defined_metrics() {
+    check("docs/grafana/sealcam.json", 30);
+    // And it is JSON Grafana can import.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("docs/grafana/sealcam.json")).expect("valid JSON");
+    assert!(dashboard["panels"]
+        .as_array()
+        .is_some_and(|p| !p.is_empty()));
+}
+
+#[test]
+fn the_alert_rules_use_only_defined_metrics() {
+    check("docs/prometheus/alerts.yml", 10);
+}
+
+#[test]
+fn the_metrics_reference_names_only_defined_metrics() {
+    check("docs/metrics.md", 35);
+}
+
+#[test]
+fn an_undefined_name_is_caught() {
+    let defined = defined();
+    assert!(is_defined("sfu_packets_out_total", &defined));
+    assert!(is_defined(
+        "sealcam_signaling_session_setup_seconds_bucket",
+        &defined
+    ));
+    assert!(is_defined("sealcam_agent_frames_sent_total", &defined));
+    assert!(!is_defined("sfu_packets_forwarded_total", &defined));
+    assert!(!is_defined("sealcam_agent_frames_dropped_total", &defined));
+}
