@@ -1,7 +1,8 @@
 //! The Grafana dashboard, the Prometheus alert rules and docs/metrics.md cannot name a
 //! metric the code does not define: every `sfu_…`, `sealcam_signaling_…` and
 //! `sealcam_agent_…` identifier in them must be built by that service's metrics file
-//! (histogram series `_bucket`, `_sum`, `_count` count as their histogram).
+//! (histogram series `_bucket`, `_sum`, `_count` count as their histogram). And the other
+//! way round: every metric the services export is documented in docs/metrics.md.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -71,4 +72,40 @@ fn an_undefined_name_is_caught() {
     assert!(is_defined("sealcam_agent_frames_sent_total", &defined));
     assert!(!is_defined("sfu_packets_forwarded_total", &defined));
     assert!(!is_defined("sealcam_agent_frames_dropped_total", &defined));
+}
+
+/// Names declared by `# TYPE` lines of a Prometheus text exposition.
+fn exported(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_exported_metric_is_documented() {
+    let sfu = sfu::Sfu::start(sfu::SfuConfig {
+        bind: "127.0.0.1:0".parse().expect("address"),
+        workers: 1,
+        ..sfu::SfuConfig::default()
+    })
+    .await
+    .expect("sfu starts");
+    let mut names = exported(&sfu.handle().metrics_text());
+    sfu.shutdown().await;
+    // Labelled signaling metrics appear once used; their names are checked statically above.
+    names.extend(exported(
+        &signaling::Metrics::new().expect("signaling metrics").text(),
+    ));
+    names.extend(exported(
+        &camera_agent::metrics::AgentMetrics::default().render(),
+    ));
+    assert!(names.len() >= 25, "the expositions are real: {names:?}");
+    let documented = used_names(&read("docs/metrics.md"));
+    let missing: Vec<&String> = names.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/metrics.md does not document {missing:?}"
+    );
 }
