@@ -66,6 +66,8 @@ pub struct Observed {
     pub connected: bool,
     /// By extended sequence number.
     pub received: BTreeMap<u64, Received>,
+    /// Extended sequence numbers in the order the packets arrived.
+    pub arrival: Vec<u64>,
     pub keyframe_requests: u32,
     pub dropped_by_loss: u32,
 }
@@ -316,7 +318,9 @@ fn on_event(event: Event, observed: &Arc<Mutex<Observed>>) {
         Event::Connected => lock(observed).connected = true,
         Event::KeyframeRequest(_) => lock(observed).keyframe_requests += 1,
         Event::RtpPacket(p) => {
-            lock(observed).received.insert(
+            let mut observed = lock(observed);
+            observed.arrival.push(*p.seq_no);
+            observed.received.insert(
                 *p.seq_no,
                 Received {
                     pt: p.header.payload_type,

@@ -35,6 +35,16 @@ async fn mid_stream_joiner_gets_cached_keyframe_and_no_pli_reaches_the_camera() 
     .await;
     let replayed = received_payloads(&late);
     assert_eq!(replayed, since_keyframe, "replay starts at the key frame");
+    {
+        // Arrival order, not only sequence order: nothing reached the late viewer
+        // before the cached key frame, and the replay arrived in order.
+        let observed = late.observed();
+        let in_seq_order: Vec<u64> = observed.received.keys().copied().collect();
+        assert_eq!(
+            observed.arrival, in_seq_order,
+            "the late viewer got packets out of order"
+        );
+    }
     assert_eq!(
         replayed[0][0] & 0x1f,
         24,
@@ -168,4 +178,76 @@ async fn a_viewer_reporting_heavy_loss_is_paused_until_the_next_keyframe() {
     assert!(metric(&text, "sfu_plis_sent_upstream_total") >= 1, "{text}");
     drop(lossy);
     sfu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_joining_while_the_camera_streams_starts_with_a_keyframe_in_arrival_order() {
+    // Early viewer on worker 1, camera on 2, late viewer on 0 (a snapshot must travel).
+    let sfu = start_sfu(3).await;
+    let early = subscriber(&sfu, "live", TestCodec::H264, None).await;
+    let mut camera = publisher(&sfu, "live", TestCodec::H264, None).await;
+    let mut source = FrameSource::new(TestCodec::H264, 21);
+    // Frames keep flowing (key frame every 15) while the late viewer connects.
+    let streaming = tokio::spawn(async move {
+        let sent = send_frames_paced(
+            &mut camera,
+            &mut source,
+            120,
+            15,
+            3,
+            Duration::from_millis(5),
+        )
+        .await;
+        (camera, sent)
+    });
+    wait_until("the camera is streaming", DEADLINE, || {
+        early.observed().received.len() >= 20
+    })
+    .await;
+    let late = subscriber(&sfu, "live", TestCodec::H264, None).await;
+    let (camera, sent) = streaming.await.expect("camera task");
+    wait_until("early viewer has everything", DEADLINE, || {
+        early.observed().received.len() >= sent.len()
+    })
+    .await;
+    let first = wait_first_payload(&late).await;
+    let start = sent
+        .iter()
+        .position(|p| *p == first)
+        .expect("the late viewer's first packet is one the camera sent");
+    wait_until("late viewer has the rest of the stream", DEADLINE, || {
+        late.observed().received.len() >= sent.len() - start
+    })
+    .await;
+    assert_eq!(
+        first[0] & 0x1f,
+        24,
+        "the first packet to arrive is the SPS/PPS"
+    );
+    assert_eq!(
+        received_payloads(&late),
+        &sent[start..],
+        "from its key frame on, the late viewer has every packet"
+    );
+    let observed = late.observed();
+    let in_seq_order: Vec<u64> = observed.received.keys().copied().collect();
+    assert_eq!(observed.arrival, in_seq_order, "packets arrived in order");
+    drop(observed);
+    drop(camera);
+    sfu.shutdown().await;
+}
+
+/// The payload of the first packet that reached `client`.
+async fn wait_first_payload(client: &Client) -> Vec<u8> {
+    wait_until("a first packet", DEADLINE, || {
+        !client.observed().arrival.is_empty()
+    })
+    .await;
+    let observed = client.observed();
+    observed
+        .arrival
+        .first()
+        .and_then(|seq| observed.received.get(seq))
+        .map(|r| r.payload.clone())
+        .expect("first arrival is recorded")
 }
