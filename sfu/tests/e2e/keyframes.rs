@@ -229,10 +229,11 @@ async fn viewer_joining_while_the_camera_streams_starts_with_a_keyframe_in_arriv
         &sent[start..],
         "from its key frame on, the late viewer has every packet"
     );
-    let observed = late.observed();
-    let in_seq_order: Vec<u64> = observed.received.keys().copied().collect();
-    assert_eq!(observed.arrival, in_seq_order, "packets arrived in order");
-    drop(observed);
+    {
+        let observed = late.observed();
+        let in_seq_order: Vec<u64> = observed.received.keys().copied().collect();
+        assert_eq!(observed.arrival, in_seq_order, "packets arrived in order");
+    }
     drop(camera);
     sfu.shutdown().await;
 }
