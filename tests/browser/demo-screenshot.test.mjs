@@ -3,10 +3,11 @@
 // embedded SFU and a testsrc camera, and prints one link. Opening that link alone must show
 // decrypted live video: the fragment's token signs in, its one-time code pairs, the key
 // arrives, testsrc's colour regions are in the picture. The page then holds no secret in its
-// address, and the screenshot becomes docs/demo.png.
+// address, the screenshot becomes docs/demo.png, and stopping the script stops the stack.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ async function startDemo() {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];
-  cleanups.push(async () => {
+  const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => { child.once('exit', resolve); });
       child.kill('SIGTERM'); // the script stops its own children on the way out
@@ -38,7 +39,8 @@ async function startDemo() {
       await exited;
     }
     await rm(dir, { recursive: true, force: true });
-  });
+  };
+  cleanups.push(stop);
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => output.push(chunk));
@@ -58,11 +60,21 @@ async function startDemo() {
       reject(new Error(`scripts/demo exited with ${code}:\n${output.join('')}`));
     });
   });
-  return { link, output };
+  return { link, output, stop };
+}
+
+/** Whether anything accepts TCP connections at `origin` (resolves false on refusal). */
+function listening(origin) {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 test('the link scripts/demo prints shows decrypted live video with no further step', async () => {
-  const { link } = await startDemo();
+  const { link, stop } = await startDemo();
   const browser = await launchBrowser();
   cleanups.push(() => browser.close());
   const { page } = browser;
@@ -81,4 +93,10 @@ test('the link scripts/demo prints shows decrypted live video with no further st
   assert.equal(await page.locator(tileSelector(CAMERA)).getAttribute('data-status'), 'live');
 
   await page.screenshot({ path: join(ROOT, 'docs', 'demo.png'), fullPage: true });
+
+  // Ctrl-C (here SIGTERM) stops the whole stack: signaling no longer listens.
+  const { origin } = new URL(link);
+  assert.equal(await listening(origin), true);
+  await stop();
+  assert.equal(await listening(origin), false, 'scripts/demo stopped signaling on exit');
 });
