@@ -48,6 +48,7 @@ pub(crate) struct FileConfig {
     keyframe_cache_packets: Option<usize>,
     replay_grace_ms: Option<u64>,
     pause_loss_fraction: Option<f32>,
+    max_forward_delay_ms: Option<u64>,
     connect_timeout_ms: Option<u64>,
     metrics_bind: Option<SocketAddr>,
 }
@@ -90,6 +91,9 @@ pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings>
     }
     if let Some(v) = file.pause_loss_fraction {
         sfu.pause_loss_fraction = v;
+    }
+    if let Some(v) = file.max_forward_delay_ms {
+        sfu.max_forward_delay = ms(v);
     }
     if let Some(v) = file.connect_timeout_ms {
         sfu.connect_timeout = ms(v);

@@ -32,6 +32,10 @@ pub struct SfuConfig {
     /// A subscriber whose reported loss fraction exceeds this is paused until the next
     /// key frame. Default 0.25.
     pub pause_loss_fraction: f32,
+    /// A live packet that waited longer than this inside the SFU (its worker fell
+    /// behind) is not forwarded; its subscribers pause until a key frame that is on
+    /// time, instead of receiving a stream that only gets later. Default 500 ms.
+    pub max_forward_delay: Duration,
     /// How often str0m reports per-peer statistics (NACK counts, loss). Default 1 s.
     pub stats_interval: Duration,
     /// A session whose ICE and DTLS have not completed by then is closed (an answer that
@@ -49,6 +53,7 @@ impl Default for SfuConfig {
             keyframe_cache_packets: 1024,
             replay_grace: Duration::from_secs(1),
             pause_loss_fraction: 0.25,
+            max_forward_delay: Duration::from_millis(500),
             stats_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
         }
@@ -69,6 +74,11 @@ impl SfuConfig {
         if !(0.0..=1.0).contains(&self.pause_loss_fraction) {
             return Err(SfuError::Config(
                 "pause_loss_fraction must be within 0..=1".into(),
+            ));
+        }
+        if self.max_forward_delay.is_zero() {
+            return Err(SfuError::Config(
+                "max_forward_delay must be positive".into(),
             ));
         }
         if self.connect_timeout.is_zero() {

@@ -113,14 +113,21 @@ impl Worker {
             self.count_drop("codec_not_offered_by_viewer");
             return;
         };
-        let (seq, timestamp) = match sub.forward.decide(packet, now) {
+        let decision = match kind {
+            ForwardKind::Live => {
+                let max_delay = self.shared.config.max_forward_delay;
+                sub.forward.decide_live(packet, now, max_delay)
+            }
+            ForwardKind::CacheReplay => sub.forward.decide(packet, now),
+        };
+        let (seq, timestamp) = match decision {
             Decision::Forward {
                 seq,
                 timestamp,
                 resumed,
             } => {
-                if resumed && sub.paused_for_loss {
-                    sub.paused_for_loss = false;
+                if resumed && sub.paused_counted {
+                    sub.paused_counted = false;
                     self.shared.metrics.paused_subscribers.dec();
                 }
                 (seq, timestamp)
@@ -131,6 +138,18 @@ impl Worker {
             }
             Decision::Drop(DropReason::BeforeMappingStart) => {
                 self.count_drop("before_mapping_start");
+                return;
+            }
+            Decision::Drop(DropReason::FellBehind) => {
+                let newly_paused = !std::mem::replace(&mut sub.paused_counted, true);
+                let camera = Arc::clone(&peer.camera);
+                self.count_drop("fell_behind");
+                if newly_paused {
+                    let metrics = &self.shared.metrics;
+                    metrics.paused_subscribers.inc();
+                    metrics.pauses.with_label_values(&["fell_behind"]).inc();
+                    self.request_keyframe(&camera);
+                }
                 return;
             }
         };
@@ -327,9 +346,10 @@ impl Worker {
         let loss = stats
             .loss
             .unwrap_or_else(|| new_nacks as f32 / new_packets.max(1) as f32);
-        if loss > threshold && !sub.paused_for_loss && sub.forward.pause() {
-            sub.paused_for_loss = true;
+        if loss > threshold && !sub.paused_counted && sub.forward.pause() {
+            sub.paused_counted = true;
             metrics.paused_subscribers.inc();
+            metrics.pauses.with_label_values(&["loss"]).inc();
             let camera = Arc::clone(&peer.camera);
             self.request_keyframe(&camera);
         }

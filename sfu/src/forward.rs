@@ -5,7 +5,7 @@
 //! subscriber resumes after a pause. Within one mapping the offset is constant, so gaps
 //! and retransmitted packets keep their places and the subscriber's NACKs stay meaningful.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::packet::MediaPacket;
 
@@ -35,6 +35,9 @@ pub enum DropReason {
     WaitingForKeyframe,
     /// A retransmission older than the start of the current mapping.
     BeforeMappingStart,
+    /// The packet waited longer than the allowed forwarding delay: this subscriber's
+    /// path through the SFU fell behind, so it waits for a key frame that is on time.
+    FellBehind,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +84,23 @@ impl ForwardState {
     /// Returns true when this call changed the state.
     pub fn pause(&mut self) -> bool {
         !std::mem::replace(&mut self.waiting_for_keyframe, true)
+    }
+
+    /// Decide for one live packet: as [`ForwardState::decide`], except that a packet
+    /// that arrived more than `max_delay` before `now` is not forwarded and pauses the
+    /// subscriber until a key frame that is itself on time (a late key frame would only
+    /// lead into more late packets). Not for cache replays, which are old by design.
+    pub fn decide_live(
+        &mut self,
+        packet: &MediaPacket,
+        now: Instant,
+        max_delay: Duration,
+    ) -> Decision {
+        if now.saturating_duration_since(packet.arrival) > max_delay {
+            self.waiting_for_keyframe = true;
+            return Decision::Drop(DropReason::FellBehind);
+        }
+        self.decide(packet, now)
     }
 
     /// Decide for one packet.

@@ -135,3 +135,42 @@ fn ssrc_change_within_one_source_is_a_restart() {
         Decision::Drop(DropReason::WaitingForKeyframe)
     );
 }
+
+#[test]
+fn a_late_packet_pauses_until_an_on_time_keyframe() {
+    let start = Instant::now();
+    let bound = Duration::from_millis(200);
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let arriving = |seq: u64, keyframe: bool, arrival_ms: u64| MediaPacket {
+        arrival: at(arrival_ms),
+        ..packet(1, 7, seq, seq as u32 * 3000, keyframe)
+    };
+    let mut state = ForwardState::new(100, 0);
+    let (first, _) = forwarded(state.decide_live(&arriving(10, true, 0), at(1), bound));
+    forwarded(state.decide_live(&arriving(11, false, 30), at(31), bound));
+    // The worker stalled: packet 12 is handled 300 ms after it arrived.
+    assert_eq!(
+        state.decide_live(&arriving(12, false, 60), at(360), bound),
+        Decision::Drop(DropReason::FellBehind)
+    );
+    assert!(state.is_paused());
+    // A key frame that is itself late does not resume the subscriber.
+    assert_eq!(
+        state.decide_live(&arriving(13, true, 90), at(361), bound),
+        Decision::Drop(DropReason::FellBehind)
+    );
+    // On-time delta frames still wait for a key frame.
+    assert_eq!(
+        state.decide_live(&arriving(14, false, 362), at(363), bound),
+        Decision::Drop(DropReason::WaitingForKeyframe)
+    );
+    // An on-time key frame resumes, continuing the subscriber's sequence without a gap.
+    match state.decide_live(&arriving(15, true, 400), at(401), bound) {
+        Decision::Forward { seq, resumed, .. } => {
+            assert!(resumed);
+            assert_eq!(seq, first + 2, "no gap for the receiver to NACK");
+        }
+        other => panic!("expected the key frame to resume, got {other:?}"),
+    }
+    assert!(!state.is_paused());
+}

@@ -27,6 +27,7 @@ pub(crate) struct Metrics {
     pub(crate) nacks_sent_upstream: IntCounter,
     pub(crate) retransmissions: IntCounter,
     pub(crate) paused_subscribers: IntGauge,
+    pub(crate) pauses: IntCounterVec,
     pub(crate) peer_panics: IntCounter,
     pub(crate) dropped_packets: IntCounterVec,
     pub(crate) datagrams_unrouted: IntCounter,
@@ -59,6 +60,15 @@ impl Metrics {
             &["reason"],
         )?;
         registry.register(Box::new(dropped_packets.clone()))?;
+        let pauses = IntCounterVec::new(
+            Opts::new(
+                "subscriber_pauses_total",
+                "Subscribers paused until the next key frame, by reason (loss, fell_behind)",
+            )
+            .namespace(NAMESPACE),
+            &["reason"],
+        )?;
+        registry.register(Box::new(pauses.clone()))?;
         let first_packet_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "first_packet_seconds",
@@ -135,6 +145,7 @@ impl Metrics {
                 "UDP datagrams the kernel refused (full buffer, unreachable address)",
             )?,
             dropped_packets,
+            pauses,
             first_packet_seconds,
             registry,
         })

@@ -60,7 +60,8 @@ pub(crate) struct Subscriber {
     pub(crate) forward: ForwardState,
     pub(crate) replayed_at: Option<Instant>,
     pub(crate) first_packet_sent: bool,
-    pub(crate) paused_for_loss: bool,
+    /// Paused for loss or for falling behind, and counted in `sfu_paused_subscribers`.
+    pub(crate) paused_counted: bool,
     pub(crate) nacks_reported: u64,
     pub(crate) packets_reported: u64,
     /// Packets this SFU wrote to the viewer's stream (str0m's count adds resends).

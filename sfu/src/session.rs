@@ -136,7 +136,7 @@ fn negotiate_inner(
             forward: ForwardState::new(seeds.0, seeds.1),
             replayed_at: None,
             first_packet_sent: false,
-            paused_for_loss: false,
+            paused_counted: false,
             nacks_reported: 0,
             packets_reported: 0,
             packets_written: 0,

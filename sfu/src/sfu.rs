@@ -381,6 +381,19 @@ impl SfuHandle {
     }
 }
 
+impl SfuHandle {
+    /// Test hook: block the worker that owns `session` for `duration`, as if it were
+    /// overloaded, to prove that its subscribers are paused rather than fed late media.
+    #[doc(hidden)]
+    pub fn inject_worker_stall(&self, session: SessionId, duration: std::time::Duration) {
+        let worker = self.shared.directory().worker_of(session);
+        if let Some(worker) = worker {
+            self.shared
+                .to_worker(worker, WorkerMsg::InjectStall(duration));
+        }
+    }
+}
+
 fn check_camera_id(camera_id: &str) -> Result<(), SfuError> {
     if camera_id.is_empty() || camera_id.len() > MAX_CAMERA_ID {
         return Err(SfuError::InvalidCameraId(format!(

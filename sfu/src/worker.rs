@@ -76,6 +76,8 @@ pub(crate) enum WorkerMsg {
         camera: Arc<str>,
     },
     InjectPanic(SessionId),
+    /// Test hook: block the worker this long, as an overloaded worker would be.
+    InjectStall(Duration),
     Shutdown,
 }
 
@@ -241,6 +243,7 @@ impl Worker {
             WorkerMsg::InjectPanic(session) => {
                 self.drive(session, |_| panic!("injected panic (test hook)"));
             }
+            WorkerMsg::InjectStall(duration) => std::thread::sleep(duration),
             WorkerMsg::Shutdown => {}
         }
     }
@@ -394,7 +397,7 @@ impl Worker {
             }
         }
         if let Role::Subscriber(sub) = &peer.role {
-            if sub.paused_for_loss {
+            if sub.paused_counted {
                 self.shared.metrics.paused_subscribers.dec();
             }
         }

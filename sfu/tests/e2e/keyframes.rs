@@ -252,3 +252,78 @@ async fn wait_first_payload(client: &Client) -> Vec<u8> {
         .map(|r| r.payload.clone())
         .expect("first arrival is recorded")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_whose_worker_falls_behind_is_paused_until_an_on_time_keyframe() {
+    let config = SfuConfig {
+        workers: 1,
+        max_forward_delay: Duration::from_millis(400),
+        ..loopback_config()
+    };
+    let sfu = start_sfu_with(config).await;
+    let handle = sfu.handle();
+    let viewer = subscriber(&sfu, "slow", TestCodec::Vp8, None).await;
+    let mut camera = publisher(&sfu, "slow", TestCodec::Vp8, None).await;
+    let mut source = FrameSource::new(TestCodec::Vp8, 5);
+    let mut sent = send_frames(&mut camera, &mut source, 5, 1000, 2).await;
+    wait_until("media flowing", DEADLINE, || {
+        viewer.observed().received.len() >= sent.len()
+    })
+    .await;
+    // The worker stalls; delta frames sent meanwhile wait far longer than 400 ms.
+    handle.inject_worker_stall(viewer.session, Duration::from_secs(2));
+    let late = send_frames_paced(
+        &mut camera,
+        &mut source,
+        5,
+        1000, // no key frame among them
+        2,
+        Duration::from_millis(20),
+    )
+    .await;
+    wait_until(
+        "the late packets are dropped and the viewer paused",
+        DEADLINE,
+        || {
+            let text = handle.metrics_text();
+            metric(&text, "sfu_paused_subscribers") == 1
+                && text.contains("sfu_subscriber_pauses_total{reason=\"fell_behind\"} 1")
+        },
+    )
+    .await;
+    // Pausing asked the camera for a key frame; it answers with one, on time.
+    wait_until("a key-frame request reaches the camera", DEADLINE, || {
+        camera.observed().keyframe_requests >= 1
+    })
+    .await;
+    let resumed = send_frames(&mut camera, &mut source, 3, 3, 2).await;
+    wait_until("the viewer resumes", DEADLINE, || {
+        metric(&handle.metrics_text(), "sfu_paused_subscribers") == 0
+    })
+    .await;
+    sent.extend(resumed);
+    wait_until("the viewer has the resumed frames", DEADLINE, || {
+        viewer.observed().received.len() >= sent.len()
+    })
+    .await;
+    let got = received_payloads(&viewer);
+    assert_eq!(
+        got, sent,
+        "late delta frames skipped, resumed at the key frame"
+    );
+    assert!(
+        late.iter().all(|p| !got.contains(p)),
+        "no late packet forwarded"
+    );
+    let seqs: Vec<u64> = viewer.observed().received.keys().copied().collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "no sequence gap for the viewer to NACK: {seqs:?}"
+    );
+    let text = handle.metrics_text();
+    assert!(
+        text.contains("sfu_dropped_packets_total{reason=\"fell_behind\"} 10"),
+        "{text}"
+    );
+    sfu.shutdown().await;
+}
