@@ -47,6 +47,20 @@ pub fn defined_names(prefix: &str, source: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names a source file passes as the first argument of `call` (e.g. `opts(` or
+/// `HistogramOpts::new(`), prefixed: how signaling declares its labelled metrics, which
+/// only show in the exposition once a label value was used.
+#[must_use]
+pub fn declared_names(prefix: &str, source: &str, call: &str) -> BTreeSet<String> {
+    source
+        .split(call)
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+        .filter_map(|rest| rest.split('"').next())
+        .map(|name| format!("{prefix}{name}"))
+        .collect()
+}
+
 /// Whether `name` is a defined metric, or a histogram series of one.
 #[must_use]
 pub fn is_defined(name: &str, defined: &BTreeSet<String>) -> bool {
@@ -73,6 +87,12 @@ mod tests {
         let defined = defined_names("sfu_", r#"counter("packets_out_total", "RTP packets out")"#);
         assert!(defined.contains("sfu_packets_out_total"));
         assert!(!defined.iter().any(|n| n.contains(' ')));
+        let declared = declared_names(
+            "p_",
+            "let a = opts(\n    \"a_total\", \"A\");\nHistogramOpts::new(\"b_seconds\", \"B\")",
+            "opts(",
+        );
+        assert_eq!(declared.into_iter().collect::<Vec<_>>(), ["p_a_total"]);
         let hist: BTreeSet<String> = ["sfu_first_packet_seconds".to_owned()].into();
         assert!(is_defined("sfu_first_packet_seconds_bucket", &hist));
         assert!(!is_defined("sfu_first_packet", &hist));
