@@ -103,6 +103,12 @@ async fn every_exported_metric_is_documented() {
     for call in ["opts(", "HistogramOpts::new("] {
         names.extend(declared_names("sealcam_signaling_", &source, call));
     }
+    // The SFU's labelled ones likewise (`Opts::new(` also matches `HistogramOpts::new(`).
+    names.extend(declared_names(
+        "sfu_",
+        &read("sfu/src/metrics.rs"),
+        "Opts::new(",
+    ));
     names.extend(exported(
         &camera_agent::metrics::AgentMetrics::default().render(),
     ));
