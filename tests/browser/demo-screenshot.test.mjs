@@ -3,12 +3,13 @@
 // embedded SFU and a testsrc camera, and prints one link. Opening that link alone must show
 // decrypted live video: the fragment's token signs in, its one-time code pairs, the key
 // arrives, testsrc's colour regions are in the picture. The page then holds no secret in its
-// address, the screenshot becomes docs/demo.png, and stopping the script stops the stack.
+// address, no log line holds the token or the code, the screenshot becomes docs/demo.png,
+// and stopping the script stops the stack.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, launchBrowser, started } from './harness.mjs';
@@ -60,7 +61,7 @@ async function startDemo() {
       reject(new Error(`scripts/demo exited with ${code}:\n${output.join('')}`));
     });
   });
-  return { link, output, stop };
+  return { link, output, stop, dir };
 }
 
 /** Whether anything accepts TCP connections at `origin` (resolves false on refusal). */
@@ -74,7 +75,7 @@ function listening(origin) {
 }
 
 test('the link scripts/demo prints shows decrypted live video with no further step', async () => {
-  const { link, stop } = await startDemo();
+  const { link, stop, dir } = await startDemo();
   const browser = await launchBrowser();
   cleanups.push(() => browser.close());
   const { page } = browser;
@@ -93,6 +94,18 @@ test('the link scripts/demo prints shows decrypted live video with no further st
   assert.equal(await page.locator(tileSelector(CAMERA)).getAttribute('data-status'), 'live');
 
   await page.screenshot({ path: join(ROOT, 'docs', 'demo.png'), fullPage: true });
+
+  // The secrets in the link were printed once and logged nowhere: not by signaling, not by
+  // the agent, not by the browser's console.
+  const fragment = new URLSearchParams(new URL(link).hash.slice(1));
+  const secrets = { token: fragment.get('token'), code: fragment.get('pair') };
+  const logs = await Promise.all((await readdir(join(dir, 'logs'))).map((f) => readFile(join(dir, 'logs', f), 'utf8')));
+  assert.ok(logs.join('').length > 0, 'the services logged something');
+  for (const [what, secret] of Object.entries(secrets)) {
+    assert.ok(secret && secret.length > 16, `${what} is in the link`);
+    assert.ok(!logs.some((text) => text.includes(secret)), `the ${what} appears in a service log`);
+    assert.ok(!browser.logs.some((line) => line.includes(secret)), `the ${what} appears in the browser console`);
+  }
 
   // Ctrl-C (here SIGTERM) stops the whole stack: signaling no longer listens.
   const { origin } = new URL(link);
