@@ -110,8 +110,11 @@ async fn run(viewers: usize, seconds: u64) {
         }
     };
     let received: usize = clients.iter().map(|c| c.observed().received.len()).sum();
+    let datagrams = metric(&text, "sfu_datagrams_sent_total") as f64;
+    let per_call = datagrams / metric(&text, "sfu_send_calls_total").max(1) as f64;
+    let per_buffer = datagrams / metric(&text, "sfu_send_buffers_total").max(1) as f64;
     println!(
-        "viewers {viewers:>3} | workers {workers} | {:>7.0} forwarded pkt/s | SFU CPU {:>5.2} s over {:.1} s ({:>4.0}% of one core) | {:>5.2} µs CPU per forwarded packet (user {:.2} + system {:.2}) | forwarded {forwarded}/{expected} | received by viewers {received}",
+        "viewers {viewers:>3} | workers {workers} | {:>7.0} forwarded pkt/s | SFU CPU {:>5.2} s over {:.1} s ({:>4.0}% of one core) | {:>5.2} µs CPU per forwarded packet (user {:.2} + system {:.2}) | forwarded {forwarded}/{expected} | received by viewers {received} | {per_call:.1} datagrams per send call, {per_buffer:.2} per buffer",
         forwarded as f64 / elapsed,
         cpu,
         elapsed,

@@ -180,10 +180,7 @@ impl Worker {
         )
         .marker(packet.marker)
         .nackable(true);
-        self.drive(session, |peer| {
-            peer.write_rtp(write);
-            Ok(())
-        });
+        self.queue_media(session, write, now);
     }
 
     /// A subscriber just connected (or a cache snapshot arrived for it): replay the

@@ -35,6 +35,7 @@ pub(crate) struct Metrics {
     pub(crate) datagrams_sent: IntCounter,
     pub(crate) send_calls: IntCounter,
     pub(crate) send_failures: IntCounter,
+    pub(crate) send_buffers: IntCounter,
     pub(crate) first_packet_seconds: Histogram,
 }
 
@@ -143,6 +144,10 @@ impl Metrics {
             send_failures: counter(
                 "send_failures_total",
                 "UDP datagrams the kernel refused (full buffer, unreachable address)",
+            )?,
+            send_buffers: counter(
+                "send_buffers_total",
+                "Buffers handed to the kernel (one segmented buffer carries several datagrams)",
             )?,
             dropped_packets,
             pauses,

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpWrite;
 use str0m::{Input, Rtc, RtcError};
 
 use crate::cache::KeyframeCache;
@@ -179,6 +180,7 @@ impl Worker {
         metrics.datagrams_sent.inc_by(done.sent as u64);
         metrics.send_calls.inc_by(done.calls as u64);
         metrics.send_failures.inc_by(done.failed as u64);
+        metrics.send_buffers.inc_by(done.messages as u64);
     }
 
     fn next_deadline(&self, now: Instant) -> Instant {
@@ -314,6 +316,25 @@ impl Worker {
                 pli: PliCoalescer::new(config.pli_min_interval),
                 snapshot_pending: None,
             })
+    }
+
+    /// Queue one media packet on a subscriber's send stream without draining the peer.
+    /// str0m releases new media on a timeout it requests for "now", so the peer is
+    /// drained once by [`Worker::handle_timeouts`] at the end of this poll round,
+    /// however many packets it was given in the round (one str0m timeout pass per peer
+    /// per round instead of one per packet). Isolated like [`Worker::drive`].
+    pub(crate) fn queue_media(&mut self, session: SessionId, write: RtpWrite, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        let written = catch_unwind(AssertUnwindSafe(|| peer.write_rtp(write)));
+        if written.is_ok() {
+            peer.timeout = peer.timeout.min(now);
+        } else {
+            tracing::error!(session = session.0, "peer panicked; closing it");
+            self.shared.metrics.peer_panics.inc();
+            self.remove_peer(session);
+        }
     }
 
     /// Run one mutation on a peer and drain it, isolated: a panic or engine error
