@@ -41,9 +41,8 @@ fn frame_seeds(root: &Path, seeds: &Path) {
     ] {
         let text = fs::read_to_string(vectors.join(format!("{file}.json"))).expect("vector");
         let json: serde_json::Value = serde_json::from_str(&text).expect("vector json");
-        let field = |name: &str| {
-            hex::decode(json[name].as_str().expect("hex field")).expect("hex decodes")
-        };
+        let field =
+            |name: &str| hex::decode(json[name].as_str().expect("hex field")).expect("hex decodes");
         let dir = seeds.join(target);
         write(&dir, &format!("{file}-protected"), &field("protected_hex"));
         write(&dir, &format!("{file}-plain"), &field("frame_hex"));
