@@ -49,6 +49,7 @@ pub(crate) struct FileConfig {
     replay_grace_ms: Option<u64>,
     pause_loss_fraction: Option<f32>,
     max_forward_delay_ms: Option<u64>,
+    ice_tcp: Option<bool>,
     connect_timeout_ms: Option<u64>,
     metrics_bind: Option<SocketAddr>,
 }
@@ -94,6 +95,9 @@ pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings>
     }
     if let Some(v) = file.max_forward_delay_ms {
         sfu.max_forward_delay = ms(v);
+    }
+    if let Some(v) = file.ice_tcp {
+        sfu.ice_tcp = v;
     }
     if let Some(v) = file.connect_timeout_ms {
         sfu.connect_timeout = ms(v);

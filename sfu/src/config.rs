@@ -36,6 +36,9 @@ pub struct SfuConfig {
     /// behind) is not forwarded; its subscribers pause until a key frame that is on
     /// time, instead of receiving a stream that only gets later. Default 500 ms.
     pub max_forward_delay: Duration,
+    /// Also listen on TCP at the same port number and advertise a passive ICE-TCP
+    /// candidate (RFC 6544), for networks that block UDP. Default true.
+    pub ice_tcp: bool,
     /// How often str0m reports per-peer statistics (NACK counts, loss). Default 1 s.
     pub stats_interval: Duration,
     /// A session whose ICE and DTLS have not completed by then is closed (an answer that
@@ -54,6 +57,7 @@ impl Default for SfuConfig {
             replay_grace: Duration::from_secs(1),
             pause_loss_fraction: 0.25,
             max_forward_delay: Duration::from_millis(500),
+            ice_tcp: true,
             stats_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
         }

@@ -64,6 +64,7 @@ mod session;
 mod sfu;
 mod stun;
 mod tap;
+mod tcp;
 mod udp_batch;
 #[cfg(target_os = "linux")]
 mod udp_sys;

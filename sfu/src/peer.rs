@@ -1,17 +1,20 @@
 //! One WebRTC peer (publisher or subscriber) and the str0m run-loop contract around it:
 //! every mutation is followed by a full drain of `poll_output` (str0m lib.rs "Run loop").
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{KeyframeRequestKind, Mid, Pt};
+use str0m::net::Protocol;
 use str0m::rtp::{RtpPacket, RtpWrite, Ssrc};
 use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
 
 use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
 use crate::packet::CodecKey;
+use crate::tcp::{frame, TcpLink};
 use crate::udp_batch::SendBatch;
 use crate::SessionId;
 
@@ -85,6 +88,8 @@ pub(crate) struct Peer {
     pub(crate) connected: bool,
     /// When str0m next wants `Input::Timeout`.
     pub(crate) timeout: Instant,
+    /// ICE-TCP connections of this peer, by remote address (usually none, at most a few).
+    pub(crate) tcp_links: Vec<(SocketAddr, TcpLink)>,
     pub(crate) role: Role,
 }
 
@@ -112,7 +117,10 @@ impl Peer {
                     self.timeout = at;
                     break;
                 }
-                Output::Transmit(t) => batch.push(t.destination, t.contents.into()),
+                Output::Transmit(t) if t.proto == Protocol::Udp => {
+                    batch.push(t.destination, t.contents.into());
+                }
+                Output::Transmit(t) => self.send_tcp(t.destination, &t.contents),
                 Output::Event(event) => self.collect(event, out),
             }
         }
@@ -142,6 +150,22 @@ impl Peer {
                 out.push(PeerOutput::IngressStats { nacks: stats.nacks });
             }
             _ => {}
+        }
+    }
+
+    /// Remember the TCP connection a remote address talks through.
+    pub(crate) fn attach_tcp(&mut self, remote: SocketAddr, link: TcpLink) {
+        self.tcp_links
+            .retain(|(addr, l)| *addr != remote && !l.is_closed());
+        self.tcp_links.push((remote, link));
+    }
+
+    /// Frame and queue a packet on the TCP connection to `destination`. A full queue or
+    /// a closed connection loses the packet, as UDP would.
+    fn send_tcp(&self, destination: SocketAddr, packet: &[u8]) {
+        let link = self.tcp_links.iter().find(|(addr, _)| *addr == destination);
+        if let (Some((_, link)), Some(framed)) = (link, frame(packet)) {
+            let _ = link.try_send(framed);
         }
     }
 

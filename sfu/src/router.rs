@@ -8,11 +8,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use str0m::net::Protocol;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
 use crate::sfu::Shared;
 use crate::stun;
+use crate::tcp::TcpFrame;
 use crate::worker::WorkerMsg;
 use crate::SessionId;
 
@@ -42,10 +44,13 @@ pub(crate) async fn run(
     destination: SocketAddr,
     shared: Arc<Shared>,
     mut commands: UnboundedReceiver<RouterCmd>,
+    mut tcp_frames: Receiver<TcpFrame>,
 ) {
     let metrics = &shared.metrics;
     let mut by_ufrag: HashMap<String, Target> = HashMap::new();
     let mut by_addr: HashMap<SocketAddr, Target> = HashMap::new();
+    // TCP connections by remote address (a separate space from UDP sources).
+    let mut by_tcp: HashMap<SocketAddr, Target> = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         tokio::select! {
@@ -57,6 +62,7 @@ pub(crate) async fn run(
                 Some(RouterCmd::Remove(session)) => {
                     by_ufrag.retain(|_, t| t.session != session);
                     by_addr.retain(|_, t| t.session != session);
+                    by_tcp.retain(|_, t| t.session != session);
                 }
                 None => return,
             },
@@ -79,9 +85,40 @@ pub(crate) async fn run(
                 };
                 shared.media_to_worker(target.worker, WorkerMsg::Datagram {
                     session: target.session,
+                    proto: Protocol::Udp,
                     source,
                     destination,
                     data: data.to_vec(),
+                    at: Instant::now(),
+                });
+            }
+            Some(frame) = tcp_frames.recv() => {
+                let TcpFrame { source, data, link } = frame;
+                let target = match stun::local_ufrag(&data).and_then(|u| by_ufrag.get(u)) {
+                    Some(&target) => {
+                        let known = by_tcp.insert(source, target);
+                        if known.is_none_or(|t| t.session != target.session) {
+                            // Before the frame itself, so the answer has a way back.
+                            shared.to_worker(target.worker, WorkerMsg::TcpAttach {
+                                session: target.session,
+                                remote: source,
+                                link,
+                            });
+                        }
+                        Some(target)
+                    }
+                    None => by_tcp.get(&source).copied(),
+                };
+                let Some(target) = target else {
+                    metrics.datagrams_unrouted.inc();
+                    continue;
+                };
+                shared.media_to_worker(target.worker, WorkerMsg::Datagram {
+                    session: target.session,
+                    proto: Protocol::Tcp,
+                    source,
+                    destination,
+                    data,
                     at: Instant::now(),
                 });
             }

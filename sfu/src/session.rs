@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::TcpType;
 use str0m::{Candidate, Output, Rtc, RtcConfig};
 
 use crate::forward::ForwardState;
@@ -81,6 +82,16 @@ fn negotiate_inner(
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SfuError::Config(format!("cannot advertise {candidate}: {e}")))?;
     rtc.add_local_candidate(host);
+    if config.ice_tcp {
+        // RFC 6544 passive candidate, same address and port number as the UDP one.
+        let tcp = Candidate::builder()
+            .tcp()
+            .host(candidate)
+            .tcptype(TcpType::Passive)
+            .build()
+            .map_err(|e| SfuError::Config(format!("cannot advertise TCP {candidate}: {e}")))?;
+        rtc.add_local_candidate(tcp);
+    }
     let answer = rtc
         .sdp_api()
         .accept_offer(offer)

@@ -13,6 +13,10 @@ use crate::metrics::Metrics;
 use crate::router::{self, RouterCmd};
 use crate::session::{negotiate, Side};
 use crate::tap::ForwardTap;
+use crate::tcp;
+
+/// Frames from ICE-TCP connections waiting for the router.
+const TCP_FRAME_QUEUE: usize = 4096;
 use crate::worker::{self, NewPeer, WorkerMsg};
 use crate::{SfuConfig, SfuError};
 
@@ -164,6 +168,7 @@ pub struct Sfu {
     local_addr: SocketAddr,
     threads: Vec<JoinHandle<()>>,
     router_task: tokio::task::JoinHandle<()>,
+    tcp_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Sfu {
@@ -180,10 +185,24 @@ impl Sfu {
         Self::start_inner(config, Tap(Some(tap))).await
     }
 
-    async fn start_inner(config: SfuConfig, tap: Tap) -> Result<Self, SfuError> {
+    async fn start_inner(mut config: SfuConfig, tap: Tap) -> Result<Self, SfuError> {
         config.validate()?;
         let socket = std::net::UdpSocket::bind(config.bind)?;
         let local_addr = socket.local_addr()?;
+        let tcp_listener = if config.ice_tcp {
+            // Same port number as UDP. If it is taken (possible with port 0), run
+            // without the fallback rather than not at all.
+            match std::net::TcpListener::bind(local_addr) {
+                Ok(listener) => Some(listener),
+                Err(e) => {
+                    tracing::warn!(%local_addr, error = %e, "no ICE-TCP: cannot listen on TCP");
+                    config.ice_tcp = false;
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
         let metrics = Metrics::new()?;
         let (events, _) = broadcast::channel(1024);
@@ -214,11 +233,21 @@ impl Sfu {
         }
         socket.set_nonblocking(true)?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let (tcp_tx, tcp_rx) = tokio::sync::mpsc::channel(TCP_FRAME_QUEUE);
+        let tcp_task = match tcp_listener {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                Some(tokio::spawn(tcp::serve(listener, tcp_tx)))
+            }
+            None => None,
+        };
         let router_task = tokio::spawn(router::run(
             socket,
             candidate,
             Arc::clone(&shared),
             router_rx,
+            tcp_rx,
         ));
         tracing::info!(%local_addr, %candidate, workers = config.workers, "SFU started");
         Ok(Self {
@@ -226,6 +255,7 @@ impl Sfu {
             local_addr,
             threads,
             router_task,
+            tcp_task,
         })
     }
 
@@ -252,6 +282,9 @@ impl Sfu {
             self.shared.to_worker(index, WorkerMsg::Shutdown);
         }
         self.router_task.abort();
+        if let Some(task) = &self.tcp_task {
+            task.abort();
+        }
         let threads = std::mem::take(&mut self.threads);
         let _ = tokio::task::spawn_blocking(move || {
             for thread in threads {
@@ -269,6 +302,9 @@ impl Drop for Sfu {
             self.shared.to_worker(index, WorkerMsg::Shutdown);
         }
         self.router_task.abort();
+        if let Some(task) = &self.tcp_task {
+            task.abort();
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use crate::packet::MediaPacket;
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
 use crate::sfu::Shared;
+use crate::tcp::TcpLink;
 use crate::udp_batch::SendBatch;
 use crate::{SessionId, SfuEvent};
 
@@ -48,10 +49,17 @@ pub(crate) enum WorkerMsg {
     /// A datagram for one of this worker's peers.
     Datagram {
         session: SessionId,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         data: Vec<u8>,
         at: Instant,
+    },
+    /// A TCP connection now carries this peer's ICE: answers to `remote` go to `link`.
+    TcpAttach {
+        session: SessionId,
+        remote: SocketAddr,
+        link: TcpLink,
     },
     AddPeer(Box<NewPeer>),
     ClosePeer(SessionId),
@@ -204,6 +212,7 @@ impl Worker {
         match msg {
             WorkerMsg::Datagram {
                 session,
+                proto,
                 source,
                 destination,
                 data,
@@ -215,7 +224,7 @@ impl Worker {
                 let input = Input::Receive(
                     at,
                     Receive {
-                        proto: Protocol::Udp,
+                        proto,
                         source,
                         destination,
                         contents,
@@ -226,6 +235,15 @@ impl Worker {
                 }
                 Ok(())
             }),
+            WorkerMsg::TcpAttach {
+                session,
+                remote,
+                link,
+            } => {
+                if let Some(peer) = self.peers.get_mut(&session) {
+                    peer.attach_tcp(remote, link);
+                }
+            }
             WorkerMsg::AddPeer(new) => self.add_peer(*new),
             WorkerMsg::ClosePeer(session) => {
                 self.drive(session, |peer| {
@@ -298,6 +316,7 @@ impl Worker {
                 created: now,
                 connected: false,
                 timeout: now,
+                tcp_links: Vec::new(),
                 role: new.role,
             },
         );

@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
-use str0m::net::{Protocol, Receive};
+use str0m::net::Receive;
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 pub use super::rng::Rng;
+pub use super::transport::{TcpLink, Transport};
 
 /// Which codec a client uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +87,7 @@ enum Cmd {
 pub struct Pending {
     rtc: Rtc,
     pending: SdpPendingOffer,
-    socket: UdpSocket,
+    transport: Transport,
     mid: Mid,
     /// Longest sleep between command checks: short for a camera that writes media,
     /// longer for viewers so hundreds of them do not spin the CPU.
@@ -126,8 +127,32 @@ impl Pending {
         let socket =
             UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind client socket on loopback");
         let addr = socket.local_addr().expect("client address");
+        let candidate = Candidate::host(addr, "udp").expect("host candidate");
+        Self::with_transport(codec, direction, Transport::Udp(socket), candidate)
+    }
+
+    /// As [`Pending::new`], over one TCP connection to `sfu` only (ICE-TCP, the client
+    /// active): a network where UDP is blocked.
+    pub fn new_tcp(codec: TestCodec, direction: Direction, sfu: std::net::SocketAddr) -> Self {
+        let link = TcpLink::connect(sfu).expect("TCP connection to the SFU");
+        let transport = Transport::Tcp(link);
+        let candidate = Candidate::builder()
+            .tcp()
+            .host(transport.local_addr())
+            .tcptype(str0m::net::TcpType::Active)
+            .build()
+            .expect("TCP host candidate");
+        Self::with_transport(codec, direction, transport, candidate)
+    }
+
+    fn with_transport(
+        codec: TestCodec,
+        direction: Direction,
+        transport: Transport,
+        candidate: Candidate,
+    ) -> Self {
         let mut rtc = config(codec, direction == Direction::RecvOnly).build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
+        rtc.add_local_candidate(candidate);
         let mut change = rtc.sdp_api();
         let mid = change.add_media(MediaKind::Video, direction, None, None, None);
         let (offer, pending) = change.apply().expect("offer");
@@ -139,7 +164,7 @@ impl Pending {
         Self {
             rtc,
             pending,
-            socket,
+            transport,
             mid,
             max_wait,
             offer: offer.to_sdp_string(),
@@ -156,10 +181,10 @@ impl Pending {
         let observed = Arc::new(Mutex::new(Observed::default()));
         let (cmd, rx) = mpsc::channel();
         let shared = Arc::clone(&observed);
-        let (rtc, socket, mid, max_wait) = (self.rtc, self.socket, self.mid, self.max_wait);
+        let (rtc, transport, mid, max_wait) = (self.rtc, self.transport, self.mid, self.max_wait);
         let runner = Runner {
             rtc,
-            socket,
+            transport,
             mid,
             max_wait,
             commands: rx,
@@ -195,7 +220,7 @@ fn pick_send_pt(rtc: &Rtc, mid: Mid) -> Option<Pt> {
 /// Everything the client thread owns.
 struct Runner {
     rtc: Rtc,
-    socket: UdpSocket,
+    transport: Transport,
     mid: Mid,
     max_wait: Duration,
     commands: mpsc::Receiver<Cmd>,
@@ -207,14 +232,15 @@ impl Runner {
     fn run(self) {
         let Self {
             mut rtc,
-            socket,
+            mut transport,
             mid,
             max_wait,
             commands,
             observed,
             loss,
         } = self;
-        let local = socket.local_addr().expect("local address");
+        let local = transport.local_addr();
+        let proto = transport.proto();
         let mut rng = Rng::new(loss.as_ref().map_or(1, |l| l.seed));
         let mut buf = vec![0u8; 2048];
         let mut send_pt = None;
@@ -235,7 +261,7 @@ impl Runner {
                         if lose {
                             lock(&observed).dropped_by_loss += 1;
                         } else {
-                            let _ = socket.send_to(&t.contents, t.destination);
+                            transport.send(&t.contents, t.destination);
                         }
                     }
                     Ok(Output::Event(event)) => on_event(event, &observed),
@@ -276,8 +302,7 @@ impl Runner {
             let wait = timeout
                 .saturating_duration_since(Instant::now())
                 .clamp(Duration::from_millis(1), max_wait);
-            let _ = socket.set_read_timeout(Some(wait));
-            let input = match socket.recv_from(&mut buf) {
+            let input = match transport.recv(&mut buf, wait) {
                 Ok((n, source)) => {
                     let rtp = is_rtp(&buf[..n]);
                     rtp_in += u64::from(rtp);
@@ -294,7 +319,7 @@ impl Runner {
                     Input::Receive(
                         Instant::now(),
                         Receive {
-                            proto: Protocol::Udp,
+                            proto,
                             source,
                             destination: local,
                             contents,

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod media;
 pub mod rng;
+pub mod transport;
 
 use std::time::Duration;
 

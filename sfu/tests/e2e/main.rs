@@ -6,6 +6,7 @@ mod common;
 
 mod forwarding;
 mod hostile_sdp;
+mod ice_tcp;
 mod isolation;
 mod keyframes;
 mod nack;
