@@ -29,13 +29,18 @@
 //!   counts `sfu_peer_panics_total`, and leaves the others running.
 //!
 //! - A session that has not connected within [`SfuConfig::connect_timeout`] is closed.
-//!
-//! ## Not yet
-//! - Sends are one `send_to` per datagram. `sendmmsg` batching needs either `unsafe`
-//!   (denied workspace-wide) or `nix`'s `sendmmsg`, whose result type reads the
-//!   (never written) address slots of a send; both wait for a decision.
-//! - No ICE-TCP candidate: str0m 0.25 supports TCP candidates, but framing and a TCP
-//!   listener are not built here yet.
+//! - A subscriber is paused until the next key frame when its viewer reports too much
+//!   loss, or when its live packets waited longer than [`SfuConfig::max_forward_delay`]
+//!   inside the SFU (its worker fell behind): it then resumes at an on-time key frame
+//!   instead of receiving a stream that only gets later.
+//! - Sends are batched per worker poll round: `sendmmsg(2)` on Linux, and UDP
+//!   segmentation offload (`UDP_SEGMENT`) for runs of equal-sized datagrams to one
+//!   viewer. The crate's only `unsafe` code is those system calls (`udp_sys.rs`).
+//! - ICE-TCP fallback (RFC 6544): a passive TCP candidate on the same port number,
+//!   RFC 4571 framing, routed like UDP by the ICE ufrag ([`SfuConfig::ice_tcp`]).
+//! - [`Sfu::start_with_tap`] observes every payload written to a subscriber (tests that
+//!   prove the SFU only carries ciphertext); [`fuzzing`] exposes the parsers of peer
+//!   input to fuzz targets.
 //!
 //! ## Signalling contract
 //! Both cameras and viewers send the offer; the SFU always answers ([`SfuHandle::publish`],
