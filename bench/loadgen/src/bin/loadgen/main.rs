@@ -1,0 +1,144 @@
+//! `loadgen suite`: runs the scenarios of issue 8 against Sealcam and Janus and prints one
+//! table. Normally started by `bench/run`, which builds the binaries and pins this process
+//! to a core other than the server's.
+
+mod janus;
+mod peer;
+mod publisher;
+mod sealcam;
+mod server;
+mod signal;
+mod step;
+mod suite;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use loadgen::report;
+use loadgen::stream::{Stream, StreamConfig};
+use server::{Kind, Setup};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Efficiency,
+    Capacity,
+    Join,
+    Loss,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Target {
+    Sealcam,
+    Janus,
+}
+
+/// Sealcam vs Janus load generator.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about)]
+struct Cli {
+    /// Smaller sizes and shorter windows (a few minutes in all).
+    #[arg(long)]
+    quick: bool,
+    /// Scenarios to run (comma separated); default all.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    scenarios: Vec<Scenario>,
+    /// Servers to measure (comma separated); default both.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    targets: Vec<Target>,
+    /// Subscriber counts of the efficiency scenario, overriding the defaults.
+    #[arg(long, value_delimiter = ',')]
+    efficiency: Vec<usize>,
+    /// The release `signaling` binary.
+    #[arg(long, default_value = "target/release/signaling")]
+    signaling_bin: PathBuf,
+    /// The Janus binary.
+    #[arg(long, default_value = "/usr/bin/janus")]
+    janus_bin: PathBuf,
+    /// CPUs the server is pinned to (taskset -c syntax).
+    #[arg(long, default_value = "0")]
+    server_cpus: String,
+    /// Scratch directory for configs and server logs.
+    #[arg(long, default_value = "/tmp/sealcam-bench")]
+    work_dir: PathBuf,
+    /// Also write the table to this file.
+    #[arg(long)]
+    table_out: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Two threads for hundreds of subscribers: the generator must stay cheap per peer.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let targets: Vec<Kind> = if cli.targets.is_empty() {
+        vec![Kind::Sealcam, Kind::Janus]
+    } else {
+        cli.targets
+            .iter()
+            .map(|t| match t {
+                Target::Sealcam => Kind::Sealcam,
+                Target::Janus => Kind::Janus,
+            })
+            .collect()
+    };
+    let scenarios = if cli.scenarios.is_empty() {
+        vec![
+            Scenario::Efficiency,
+            Scenario::Capacity,
+            Scenario::Join,
+            Scenario::Loss,
+        ]
+    } else {
+        cli.scenarios.clone()
+    };
+    let mut sizes = suite::Sizes::new(cli.quick);
+    if !cli.efficiency.is_empty() {
+        sizes.efficiency.clone_from(&cli.efficiency);
+    }
+    let setup = Setup {
+        signaling_bin: cli.signaling_bin.clone(),
+        janus_bin: cli.janus_bin.clone(),
+        server_cpus: cli.server_cpus.clone(),
+        work_dir: cli.work_dir.clone(),
+    };
+    // Enough unique packets for the longest step: joining up to 1000 subscribers 10 ms
+    // apart, connecting, warming up and measuring.
+    let seconds = 100 + sizes.warmup.as_secs() + sizes.measure.as_secs();
+    eprintln!("[loadgen] generating {seconds} s of encrypted 2 Mbit/s H.264 …");
+    let config = StreamConfig::default();
+    let stream = Arc::new(Stream::generate(
+        &config,
+        (seconds * u64::from(config.fps)) as u32,
+        0x5ea1,
+    )?);
+    eprintln!(
+        "[loadgen] {} frames, {} packets",
+        stream.frames.len(),
+        stream.packets.len()
+    );
+    let mut rows = Vec::new();
+    for scenario in scenarios {
+        let mut new_rows = match scenario {
+            Scenario::Efficiency => suite::efficiency(&targets, &setup, &stream, &sizes).await,
+            Scenario::Capacity => suite::capacity(&targets, &setup, &stream, &sizes).await,
+            Scenario::Join => suite::join_storm(&targets, &setup, &stream, &sizes).await,
+            Scenario::Loss => suite::loss(&targets, &setup, &stream, &sizes).await,
+        };
+        rows.append(&mut new_rows);
+    }
+    let table = report::render(&rows);
+    println!("{table}");
+    if let Some(path) = cli.table_out {
+        std::fs::write(&path, &table)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! One subscriber's WebRTC receive loop: a str0m `Rtc` in RTP mode driven by a tokio task on
+//! its own UDP socket. Nothing is decoded: each payload is looked up in the ledger to learn
+//! which packet it is and when it was sent. Hundreds of these share the runtime's threads.
+
+use loadgen::ledger::Ledger;
+use loadgen::stats::BitSet;
+use loadgen::stream::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+/// Seeded loss of incoming RTP datagrams (never STUN, DTLS or RTCP).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Loss {
+    pub(crate) probability: f64,
+    pub(crate) seed: u64,
+}
+
+/// What one subscriber observed; times are nanoseconds since the ledger's epoch.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    pub(crate) join_started: u64,
+    pub(crate) connected_at: Option<u64>,
+    pub(crate) first_keyframe_at: Option<u64>,
+    /// First copy of each packet, in arrival order: (packet id, forwarding delay µs).
+    pub(crate) arrivals: Vec<(u32, u32)>,
+    pub(crate) received: BitSet,
+    pub(crate) duplicates: u64,
+    pub(crate) unknown_payloads: u64,
+    pub(crate) dropped_by_loss: u64,
+    /// Set when the peer could not join or died; the record then counts as failed.
+    pub(crate) error: Option<String>,
+}
+
+impl Record {
+    pub(crate) fn new(join_started: u64) -> Self {
+        Self {
+            join_started,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn failed(join_started: u64, error: String) -> Self {
+        Self {
+            join_started,
+            error: Some(error),
+            ..Self::default()
+        }
+    }
+}
+
+/// RTP rather than RTCP, STUN or DTLS (RFC 7983 demultiplexing plus RFC 5761 PT ranges).
+fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() > 12
+        && (128..192).contains(&datagram[0])
+        && !(64..96).contains(&(datagram[1] & 0x7f))
+}
+
+/// Live counters the scenario polls while subscribers join.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    pub(crate) connected: AtomicUsize,
+    pub(crate) failed: AtomicUsize,
+}
+
+impl Progress {
+    pub(crate) fn settled(&self) -> usize {
+        self.connected.load(Ordering::Acquire) + self.failed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn fail(&self, record: Record) -> Record {
+        self.failed.fetch_add(1, Ordering::AcqRel);
+        record
+    }
+}
+
+/// Counts a key frame's packets until the first one is complete.
+#[derive(Debug, Default)]
+struct KeyframeWatch {
+    seen: HashMap<u32, u32>,
+}
+
+impl KeyframeWatch {
+    /// True when `packet` completes a key frame.
+    fn on_packet(&mut self, ledger: &Ledger, packet: u32) -> bool {
+        let stream = &ledger.stream;
+        let Some(frame_index) = stream.packets.get(packet as usize).map(|p| p.frame) else {
+            return false;
+        };
+        let Some(frame) = stream.frames.get(frame_index as usize) else {
+            return false;
+        };
+        if !frame.keyframe {
+            return false;
+        }
+        let count = self.seen.entry(frame_index).or_insert(0);
+        *count += 1;
+        *count == frame.packets
+    }
+}
+
+/// Drives `rtc` until `stop` flips or the peer fails, recording into `record`.
+pub(crate) async fn drive(
+    mut rtc: Rtc,
+    socket: UdpSocket,
+    ledger: Arc<Ledger>,
+    mut record: Record,
+    loss: Option<Loss>,
+    progress: Arc<Progress>,
+    mut stop: watch::Receiver<bool>,
+) -> Record {
+    let Ok(local) = socket.local_addr() else {
+        record.error = Some("socket has no local address".to_owned());
+        return progress.fail(record);
+    };
+    let mut rng = Rng::new(loss.map_or(1, |l| l.seed));
+    let mut keyframes = KeyframeWatch::default();
+    let mut buf = vec![0u8; 2048];
+    let mut last_rx = Instant::now();
+    loop {
+        // str0m's run-loop contract: drain outputs until it asks for a timeout.
+        let timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => {
+                    let _ = socket.send_to(&t.contents, t.destination).await;
+                }
+                Ok(Output::Event(event)) => {
+                    if matches!(event, Event::Connected) {
+                        progress.connected.fetch_add(1, Ordering::AcqRel);
+                    }
+                    on_event(event, &ledger, &mut record, &mut keyframes, last_rx);
+                }
+                Err(e) => {
+                    record.error = Some(format!("rtc failed: {e}"));
+                    return finish(record, &progress);
+                }
+            }
+        };
+        if !rtc.is_alive() {
+            record.error.get_or_insert_with(|| "peer closed".to_owned());
+            return finish(record, &progress);
+        }
+        let input = tokio::select! {
+            biased;
+            _ = stop.changed() => return record,
+            received = socket.recv_from(&mut buf) => {
+                let Ok((n, source)) = received else { continue };
+                last_rx = Instant::now();
+                let datagram = &buf[..n];
+                if is_rtp(datagram) && loss.is_some_and(|l| rng.chance(l.probability)) {
+                    record.dropped_by_loss += 1;
+                    continue;
+                }
+                let Ok(contents) = datagram.try_into() else { continue };
+                Input::Receive(last_rx, Receive { proto: Protocol::Udp, source, destination: local, contents })
+            }
+            _ = tokio::time::sleep_until(timeout.into()) => Input::Timeout(Instant::now()),
+        };
+        if let Err(e) = rtc.handle_input(input) {
+            record.error = Some(format!("rtc input: {e}"));
+            return finish(record, &progress);
+        }
+    }
+}
+
+/// A peer that dies before connecting counts as failed, so joins settle either way.
+fn finish(record: Record, progress: &Progress) -> Record {
+    if record.connected_at.is_none() {
+        progress.fail(record)
+    } else {
+        record
+    }
+}
+
+fn on_event(
+    event: Event,
+    ledger: &Ledger,
+    record: &mut Record,
+    keyframes: &mut KeyframeWatch,
+    received_at: Instant,
+) {
+    match event {
+        Event::Connected => record.connected_at = Some(ledger.nanos(Instant::now())),
+        Event::RtpPacket(packet) => {
+            let Some(id) = ledger.stream.lookup(&packet.payload) else {
+                record.unknown_payloads += 1;
+                return;
+            };
+            if !record.received.insert(id as usize) {
+                record.duplicates += 1;
+                return;
+            }
+            let now = ledger.nanos(received_at);
+            let delay_us = ledger
+                .sent_at(id as usize)
+                .map_or(0, |sent| now.saturating_sub(sent) / 1000);
+            record
+                .arrivals
+                .push((id, u32::try_from(delay_us).unwrap_or(u32::MAX)));
+            if record.first_keyframe_at.is_none() && keyframes.on_packet(ledger, id) {
+                record.first_keyframe_at = Some(now);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,153 @@
+//! Sealcam as the measured server: the release `signaling serve` binary (embedded SFU) as a
+//! separate process, tokens minted with `signaling token`, and peers that connect exactly as
+//! the camera agent and the web viewer do: `publish` / `subscribe` offers over signaling.
+
+use crate::peer::{self, Loss, Progress, Record};
+use crate::publisher::{self, Publisher};
+use crate::signal::Signal;
+use anyhow::{bail, Context as _};
+use loadgen::ledger::Ledger;
+use protocol::{ClientMessage, Publish, ServerMessage, Subscribe};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use str0m::change::SdpAnswer;
+use str0m::media::{Direction, MediaKind};
+use str0m::{Candidate, RtcConfig};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+/// The camera id every bench token grants.
+pub(crate) const CAMERA: &str = "bench-cam";
+
+/// A fixed bench-only secret (≥ 32 bytes); the server listens on loopback only.
+pub(crate) const SECRET: &str = "loadgen-bench-secret-not-for-production-use-0123456789";
+
+/// Writes the signaling config: loopback HTTP on `port`, SFU on a loopback UDP port, and
+/// connection limits high enough for the largest scenario.
+pub(crate) fn write_config(dir: &Path, port: u16) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("signaling.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:{port}\"\nstatic_dir = \"{}\"\nmax_connections = 5000\n\n\
+         [sfu]\nbind = \"127.0.0.1:0\"\n",
+        dir.display()
+    );
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// Mints a token with `signaling token` (the operator's tool).
+pub(crate) fn mint(binary: &Path, config: &Path, role: &str) -> anyhow::Result<String> {
+    let out = std::process::Command::new(binary)
+        .args([
+            "token", "--role", role, "--camera", CAMERA, "--ttl", "2h", "--config",
+        ])
+        .arg(config)
+        .env("SIGNALING_SECRET", SECRET)
+        .output()
+        .context("cannot run `signaling token`")?;
+    if !out.status.success() {
+        bail!(
+            "signaling token failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn rtc_config() -> RtcConfig {
+    RtcConfig::new()
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_h264(true)
+}
+
+/// Connects the camera side: `publish` offer, the SFU's answer, then the replay thread.
+pub(crate) async fn publish(
+    addr: SocketAddr,
+    token: &str,
+    ledger: Arc<Ledger>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Publisher> {
+    let mut signal = Signal::connect(addr, token).await?;
+    let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let mut rtc = rtc_config().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(socket.local_addr()?, "udp")?);
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().context("no offer")?;
+    let answer = match signal
+        .request(&ClientMessage::Publish(Publish {
+            sdp: offer.to_sdp_string(),
+        }))
+        .await?
+    {
+        ServerMessage::PublishAnswer(a) => a.sdp,
+        other => bail!("expected publish_answer, got {}", other.kind()),
+    };
+    let answer = SdpAnswer::from_sdp_string(&answer).context("SFU answer does not parse")?;
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .context("SFU answer refused")?;
+    signal.keep_alive(stop);
+    Ok(publisher::start_webrtc(rtc, socket, mid, ledger))
+}
+
+async fn join_inner(
+    addr: SocketAddr,
+    token: &str,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<(str0m::Rtc, UdpSocket)> {
+    let mut signal = Signal::connect(addr, token).await?;
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let mut rtc = rtc_config().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(socket.local_addr()?, "udp")?);
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let (offer, pending) = change.apply().context("no offer")?;
+    let answer = match signal
+        .request(&ClientMessage::Subscribe(Subscribe {
+            camera_id: CAMERA.to_owned(),
+            sdp: offer.to_sdp_string(),
+        }))
+        .await?
+    {
+        ServerMessage::SubscribeAnswer(a) => a.sdp,
+        other => bail!("expected subscribe_answer, got {}", other.kind()),
+    };
+    let answer = SdpAnswer::from_sdp_string(&answer).context("SFU answer does not parse")?;
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .context("SFU answer refused")?;
+    signal.keep_alive(stop.clone());
+    Ok((rtc, socket))
+}
+
+/// Joins one viewer and drives it until `stop`.
+pub(crate) async fn join(
+    addr: SocketAddr,
+    token: Arc<str>,
+    ledger: Arc<Ledger>,
+    loss: Option<Loss>,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+) -> Record {
+    let started = ledger.nanos(Instant::now());
+    match join_inner(addr, &token, &stop).await {
+        Ok((rtc, socket)) => {
+            peer::drive(
+                rtc,
+                socket,
+                ledger,
+                Record::new(started),
+                loss,
+                progress,
+                stop,
+            )
+            .await
+        }
+        Err(e) => progress.fail(Record::failed(started, format!("{e:#}"))),
+    }
+}

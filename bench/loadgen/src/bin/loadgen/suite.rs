@@ -1,0 +1,314 @@
+//! The scenarios of issue 8, each run against every target in the same invocation:
+//! efficiency at fixed subscriber counts, capacity, join storm and subscriber-side loss.
+
+use crate::server::{Kind, Setup};
+use crate::step::{self, StepPlan, StepResult};
+use loadgen::report::{Better, Row};
+use loadgen::stream::Stream;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Scenario sizes; `quick` shrinks everything for a smoke run.
+#[derive(Debug, Clone)]
+pub(crate) struct Sizes {
+    pub(crate) efficiency: Vec<usize>,
+    pub(crate) capacity: Vec<usize>,
+    pub(crate) storm: usize,
+    pub(crate) loss_subscribers: usize,
+    pub(crate) warmup: Duration,
+    pub(crate) measure: Duration,
+}
+
+impl Sizes {
+    pub(crate) fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                efficiency: vec![50, 100],
+                capacity: vec![100, 200, 300],
+                storm: 100,
+                loss_subscribers: 10,
+                warmup: Duration::from_secs(1),
+                measure: Duration::from_secs(4),
+            }
+        } else {
+            Self {
+                efficiency: vec![50, 100, 200, 400],
+                capacity: vec![200, 300, 400, 500, 600, 800, 1000],
+                storm: 100,
+                loss_subscribers: 20,
+                warmup: Duration::from_secs(2),
+                measure: Duration::from_secs(10),
+            }
+        }
+    }
+}
+
+/// Loss probability of the loss scenario (issue 8: 2 %, seeded).
+const LOSS: f64 = 0.02;
+const SEED: u64 = 0x5ea1;
+/// Subscribers start 10 ms apart: 100 within one second.
+const SPACING: Duration = Duration::from_millis(10);
+
+fn plan(sizes: &Sizes, subscribers: usize) -> StepPlan {
+    StepPlan {
+        subscribers,
+        join_spacing: SPACING,
+        warmup: sizes.warmup,
+        measure: sizes.measure,
+        loss: None,
+        seed: SEED,
+    }
+}
+
+/// Runs one step, printing progress; a failed step is reported, not fatal.
+async fn step(
+    kind: Kind,
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    plan: &StepPlan,
+    label: &str,
+) -> Option<StepResult> {
+    eprintln!(
+        "[loadgen] {label}: {} with {} subscribers …",
+        kind.name(),
+        plan.subscribers
+    );
+    match step::run(kind, setup, stream, plan, label).await {
+        Ok(r) => {
+            eprintln!(
+                "[loadgen]   {} failed joins, {} pkts, {:.2} µs/pkt, server {:.0}% CPU, \
+                 generator {:.0}% CPU, loss {:.3}%, delay p50 {:.2} ms p99 {:.2} ms, \
+                 first key frame p50 {:.0} ms p95 {:.0} ms, frames complete {:.3}",
+                r.failed,
+                r.forwarded,
+                r.cpu_us_per_packet,
+                r.server_cpu_percent,
+                r.generator_cpu_percent,
+                r.loss * 100.0,
+                r.delay_p50_ms,
+                r.delay_p99_ms,
+                r.first_keyframe_p50_ms,
+                r.first_keyframe_p95_ms,
+                r.frames_recovered
+            );
+            if let Some(e) = &r.first_error {
+                eprintln!("[loadgen]   first join error: {e}");
+            }
+            Some(r)
+        }
+        Err(e) => {
+            eprintln!("[loadgen]   step failed: {e:#}");
+            None
+        }
+    }
+}
+
+fn pair<F: Fn(&StepResult) -> f64>(
+    results: &[(Kind, Option<StepResult>)],
+    f: F,
+) -> (Option<f64>, Option<f64>) {
+    let pick = |kind| {
+        results
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, r)| r.as_ref().map(&f))
+    };
+    (pick(Kind::Sealcam), pick(Kind::Janus))
+}
+
+fn row(scenario: &str, metric: &str, values: (Option<f64>, Option<f64>), better: Better) -> Row {
+    Row {
+        scenario: scenario.to_owned(),
+        metric: metric.to_owned(),
+        sealcam: values.0,
+        janus: values.1,
+        better,
+    }
+}
+
+/// Efficiency: CPU per forwarded packet, RSS per subscriber, loss, delay.
+pub(crate) async fn efficiency(
+    targets: &[Kind],
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    sizes: &Sizes,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for &n in &sizes.efficiency {
+        let mut results = Vec::new();
+        for &kind in targets {
+            let r = step(
+                kind,
+                setup,
+                stream,
+                &plan(sizes, n),
+                &format!("efficiency-{n}"),
+            )
+            .await;
+            results.push((kind, r));
+        }
+        let name = format!("efficiency, {n} subs");
+        rows.push(row(
+            &name,
+            "server CPU µs / forwarded packet",
+            pair(&results, |r| r.cpu_us_per_packet),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "server CPU %",
+            pair(&results, |r| r.server_cpu_percent),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "RSS KiB / subscriber",
+            pair(&results, |r| r.rss_per_subscriber_kib),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "loss %",
+            pair(&results, |r| r.loss * 100.0),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "delay p50 ms",
+            pair(&results, |r| r.delay_p50_ms),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "delay p99 ms",
+            pair(&results, |r| r.delay_p99_ms),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "failed joins",
+            pair(&results, |r| r.failed as f64),
+            Better::Lower,
+        ));
+    }
+    rows
+}
+
+/// A step passes capacity when every subscriber joined, loss ≤ 1 % and p99 ≤ 50 ms.
+fn passes(r: &StepResult) -> bool {
+    r.failed == 0 && r.loss <= 0.01 && r.delay_p99_ms <= 50.0
+}
+
+/// Capacity: add subscribers until a step fails; the last passing count.
+pub(crate) async fn capacity(
+    targets: &[Kind],
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    sizes: &Sizes,
+) -> Vec<Row> {
+    let mut values = (None, None);
+    for &kind in targets {
+        let mut best = 0usize;
+        for &n in &sizes.capacity {
+            let ok = step(
+                kind,
+                setup,
+                stream,
+                &plan(sizes, n),
+                &format!("capacity-{n}"),
+            )
+            .await
+            .is_some_and(|r| passes(&r));
+            if !ok {
+                break;
+            }
+            best = n;
+        }
+        let top = sizes.capacity.last().copied().unwrap_or(0);
+        eprintln!(
+            "[loadgen] capacity of {}: {best}{}",
+            kind.name(),
+            if best == top {
+                " (every step passed)"
+            } else {
+                ""
+            }
+        );
+        match kind {
+            Kind::Sealcam => values.0 = Some(best as f64),
+            Kind::Janus => values.1 = Some(best as f64),
+        }
+    }
+    vec![row(
+        "capacity (loss ≤ 1 %, p99 ≤ 50 ms)",
+        "subscribers",
+        values,
+        Better::Higher,
+    )]
+}
+
+/// Join storm: `storm` subscribers within one second; time to first complete key frame.
+pub(crate) async fn join_storm(
+    targets: &[Kind],
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    sizes: &Sizes,
+) -> Vec<Row> {
+    let mut results = Vec::new();
+    for &kind in targets {
+        let mut p = plan(sizes, sizes.storm);
+        p.join_spacing = Duration::from_secs(1) / sizes.storm.max(1) as u32;
+        results.push((kind, step(kind, setup, stream, &p, "join-storm").await));
+    }
+    let name = format!("join storm, {} subs in 1 s", sizes.storm);
+    vec![
+        row(
+            &name,
+            "first key frame p50 ms",
+            pair(&results, |r| r.first_keyframe_p50_ms),
+            Better::Lower,
+        ),
+        row(
+            &name,
+            "first key frame p95 ms",
+            pair(&results, |r| r.first_keyframe_p95_ms),
+            Better::Lower,
+        ),
+        row(
+            &name,
+            "failed joins",
+            pair(&results, |r| r.failed as f64),
+            Better::Lower,
+        ),
+    ]
+}
+
+/// Loss: 2 % seeded loss of RTP on the subscriber side; frames that arrive complete.
+pub(crate) async fn loss(
+    targets: &[Kind],
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    sizes: &Sizes,
+) -> Vec<Row> {
+    let mut results = Vec::new();
+    for &kind in targets {
+        let mut p = plan(sizes, sizes.loss_subscribers);
+        p.loss = Some(LOSS);
+        results.push((kind, step(kind, setup, stream, &p, "loss").await));
+    }
+    let name = format!("2 % loss, {} subs", sizes.loss_subscribers);
+    vec![
+        row(
+            &name,
+            "frames recovered %",
+            pair(&results, |r| r.frames_recovered * 100.0),
+            Better::Higher,
+        ),
+        row(
+            &name,
+            "packets missing after recovery %",
+            pair(&results, |r| r.loss * 100.0),
+            Better::Lower,
+        ),
+    ]
+}
