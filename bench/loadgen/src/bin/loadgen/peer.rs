@@ -55,7 +55,7 @@ impl Record {
 }
 
 /// RTP rather than RTCP, STUN or DTLS (RFC 7983 demultiplexing plus RFC 5761 PT ranges).
-fn is_rtp(datagram: &[u8]) -> bool {
+pub(crate) fn is_rtp(datagram: &[u8]) -> bool {
     datagram.len() > 12
         && (128..192).contains(&datagram[0])
         && !(64..96).contains(&(datagram[1] & 0x7f))

@@ -2,8 +2,10 @@
 //! time in the ledger. Two transports: a str0m WebRTC peer (Sealcam's camera side) and
 //! plain RTP over UDP (what Janus's streaming plugin ingests).
 
+use crate::peer::is_rtp;
 use loadgen::ledger::Ledger;
 use loadgen::pacing::Pacer;
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +16,7 @@ use str0m::format::Codec;
 use str0m::media::{Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
+use str0m::rtp::Ssrc;
 use str0m::{Input, Output, Rtc};
 
 /// Frames per second of the replay.
@@ -84,6 +87,10 @@ pub(crate) fn start_webrtc(
         // A small first sequence number: str0m then needs no rollover-counter signalling.
         let mut next_seq = 1u64;
         let mut pt = None;
+        // Written but not yet sent, by wire sequence number: str0m may hold packets back
+        // (its pacer), so a packet's send time is taken when its datagram leaves.
+        let mut pending: HashMap<u16, usize> = HashMap::new();
+        let mut main_ssrc = None;
         while !stop.load(Ordering::Acquire) {
             let now = Instant::now();
             if pacer.is_none() && rtc.is_connected() {
@@ -99,10 +106,11 @@ pub(crate) fn start_webrtc(
                     let Some(tx) = api.stream_tx_by_mid(mid, None) else {
                         break;
                     };
+                    main_ssrc = Some(tx.ssrc());
                     let first = frame.first_packet as usize;
                     for id in first..first + frame.packets as usize {
                         let packet = &ledger.stream.packets[id];
-                        ledger.mark_sent(id, now);
+                        pending.insert(next_seq as u16, id);
                         let write = RtpWrite::new(
                             pt,
                             next_seq.into(),
@@ -122,6 +130,11 @@ pub(crate) fn start_webrtc(
                 match rtc.poll_output() {
                     Ok(Output::Timeout(t)) => break t,
                     Ok(Output::Transmit(t)) => {
+                        if let Some(id) = media_packet(&t.contents, main_ssrc)
+                            .and_then(|seq| pending.remove(&seq))
+                        {
+                            ledger.mark_sent(id, Instant::now());
+                        }
                         let _ = socket.send_to(&t.contents, t.destination);
                     }
                     Ok(Output::Event(_)) => {}
@@ -158,6 +171,16 @@ pub(crate) fn start_webrtc(
             }
         }
     })
+}
+
+/// The sequence number of an outgoing SRTP datagram of the media SSRC (its header is
+/// clear), or `None` for RTCP, DTLS, STUN and retransmissions on the RTX SSRC.
+fn media_packet(datagram: &[u8], main_ssrc: Option<Ssrc>) -> Option<u16> {
+    if !is_rtp(datagram) {
+        return None;
+    }
+    let ssrc = u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]);
+    (Some(Ssrc::from(ssrc)) == main_ssrc).then(|| u16::from_be_bytes([datagram[2], datagram[3]]))
 }
 
 /// The 12-byte RTP header (RFC 3550 §5.1) of a plain-RTP packet.
@@ -210,6 +233,18 @@ pub(crate) fn start_plain_rtp(destination: SocketAddr, ledger: Arc<Ledger>) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_packets_are_recognised_by_ssrc_in_the_clear_header() {
+        let mut datagram = rtp_header(false, 0x1234, 7).to_vec();
+        datagram.extend_from_slice(&[0; 20]);
+        let ours = Some(Ssrc::from(PLAIN_SSRC));
+        assert_eq!(media_packet(&datagram, ours), Some(0x1234));
+        assert_eq!(media_packet(&datagram, Some(Ssrc::from(1))), None);
+        // RTCP (PT 200 → second byte 200) is not media.
+        datagram[1] = 200;
+        assert_eq!(media_packet(&datagram, ours), None);
+    }
 
     #[test]
     fn plain_rtp_header_follows_rfc_3550() {
