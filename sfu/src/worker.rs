@@ -32,9 +32,12 @@ const MAX_IDLE: Duration = Duration::from_millis(500);
 /// Messages handled in one poll round before timers run again.
 const MAX_MESSAGES_PER_ROUND: usize = 256;
 
+/// Extra passes over messages that arrived while a round was drained, before its flush.
+const MAX_EXTRA_PASSES: usize = 4;
+
 /// Queued datagrams that trigger a flush within a round, bounding the delay the first
 /// of them sees (and the memory they hold).
-const FLUSH_AT_DATAGRAMS: usize = 256;
+const FLUSH_AT_DATAGRAMS: usize = 1024;
 
 /// A negotiated peer moving to its worker.
 pub(crate) struct NewPeer {
@@ -144,15 +147,29 @@ impl Worker {
         loop {
             let now = Instant::now();
             let wait = self.next_deadline(now).saturating_duration_since(now);
-            let running = match self.rx.recv_timeout(wait) {
+            let mut running = match self.rx.recv_timeout(wait) {
                 Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => false,
                 Ok(msg) => {
                     self.handle(msg);
-                    self.handle_queued()
+                    self.handle_queued().0
                 }
                 Err(RecvTimeoutError::Timeout) => true,
             };
             self.handle_timeouts(Instant::now());
+            // A camera sends a frame's packets as a burst: what arrived while this round
+            // was being drained joins the same batch, so each viewer's share of a frame
+            // leaves as one segmented send rather than several.
+            for _ in 0..MAX_EXTRA_PASSES {
+                if !running || self.batch.len() >= FLUSH_AT_DATAGRAMS {
+                    break;
+                }
+                let (still_running, handled) = self.handle_queued();
+                running = still_running;
+                if handled == 0 {
+                    break;
+                }
+                self.handle_timeouts(Instant::now());
+            }
             self.flush();
             if !running {
                 break;
@@ -164,19 +181,26 @@ impl Worker {
         }
     }
 
-    /// Handle what is already queued without blocking. False when told to stop.
-    fn handle_queued(&mut self) -> bool {
+    /// Handle what is already queued without blocking: (false when told to stop,
+    /// messages handled).
+    fn handle_queued(&mut self) -> (bool, usize) {
+        let mut handled = 0;
         for _ in 1..MAX_MESSAGES_PER_ROUND {
             match self.rx.try_recv() {
-                Ok(WorkerMsg::Shutdown) | Err(TryRecvError::Disconnected) => return false,
-                Ok(msg) => self.handle(msg),
+                Ok(WorkerMsg::Shutdown) | Err(TryRecvError::Disconnected) => {
+                    return (false, handled)
+                }
+                Ok(msg) => {
+                    self.handle(msg);
+                    handled += 1;
+                }
                 Err(TryRecvError::Empty) => break,
             }
             if self.batch.len() >= FLUSH_AT_DATAGRAMS {
                 self.flush();
             }
         }
-        true
+        (true, handled)
     }
 
     fn flush(&mut self) {

@@ -40,6 +40,8 @@ impl FrameSource {
     fn vp8(&mut self, keyframe: bool, packets: usize, size: usize) -> Vec<OutPacket> {
         (0..packets)
             .map(|i| {
+                // Every packet `size + 2` bytes, as a packetizer filling the MTU makes
+                // them (the last one of a frame would often be shorter).
                 let mut p = Vec::with_capacity(size + 2);
                 if i == 0 {
                     // S=1, PID=0; frame tag P bit (bit 0) = 0 for a key frame.
@@ -48,6 +50,7 @@ impl FrameSource {
                     p.push(if keyframe { tag } else { tag | 1 });
                 } else {
                     p.push(0x00);
+                    p.push(self.rng.next_u64() as u8);
                 }
                 p.extend(self.rng.bytes(size));
                 (p, i + 1 == packets)
