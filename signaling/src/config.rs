@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How often the server pings each connection.
     pub ping_interval: Duration,
+    /// An HTTP request head (including the WebSocket upgrade) must arrive within this
+    /// time, or the connection is closed (slow-header clients).
+    pub header_read_timeout: Duration,
     /// How long a shutdown waits for sessions to close before giving up on them.
     pub drain_timeout: Duration,
     /// Per-connection rate limits.
@@ -41,6 +44,7 @@ impl ServerConfig {
             max_connections: 1000,
             idle_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(20),
+            header_read_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             rates: RateConfig::default(),
         }
@@ -59,6 +63,11 @@ pub struct RateFile {
     pub pairing_burst: u32,
     /// Sustained pairing requests per minute per connection. Default 5.
     pub pairing_per_minute: f64,
+    /// Burst of pairing requests to one camera, all connections together. Default 10.
+    pub pairing_per_camera_burst: u32,
+    /// Sustained pairing requests per minute to one camera, all connections together.
+    /// Default 10.
+    pub pairing_per_camera_per_minute: f64,
 }
 
 impl Default for RateFile {
@@ -69,6 +78,8 @@ impl Default for RateFile {
             messages_per_second: d.messages_per_second,
             pairing_burst: d.pairing_burst,
             pairing_per_minute: d.pairing_per_minute,
+            pairing_per_camera_burst: d.pairing_per_camera_burst,
+            pairing_per_camera_per_minute: d.pairing_per_camera_per_minute,
         }
     }
 }
@@ -113,6 +124,8 @@ pub struct FileConfig {
     pub ping_interval_secs: u64,
     /// Drain timeout on shutdown in seconds. Default 10.
     pub drain_timeout_secs: u64,
+    /// Seconds a client has to send a complete HTTP request head. Default 10.
+    pub header_read_timeout_secs: u64,
     /// Rate limits.
     pub rate: RateFile,
     /// Media plane.
@@ -129,6 +142,7 @@ impl Default for FileConfig {
             idle_timeout_secs: 60,
             ping_interval_secs: 20,
             drain_timeout_secs: 10,
+            header_read_timeout_secs: 10,
             rate: RateFile::default(),
             sfu: SfuFile::default(),
         }
@@ -193,6 +207,7 @@ impl FileConfig {
         positive("max_connections", self.max_connections as u64)?;
         positive("idle_timeout_secs", self.idle_timeout_secs)?;
         positive("ping_interval_secs", self.ping_interval_secs)?;
+        positive("header_read_timeout_secs", self.header_read_timeout_secs)?;
         if self.ping_interval_secs >= self.idle_timeout_secs {
             return Err(SignalingError::Config(
                 "ping_interval_secs must be below idle_timeout_secs, or idle clients that \
@@ -201,12 +216,15 @@ impl FileConfig {
             ));
         }
         let r = &self.rate;
-        if r.messages_burst == 0 || r.pairing_burst == 0 {
+        if r.messages_burst == 0 || r.pairing_burst == 0 || r.pairing_per_camera_burst == 0 {
             return Err(SignalingError::Config(
                 "rate bursts must be at least 1".to_owned(),
             ));
         }
-        if !(r.messages_per_second > 0.0 && r.pairing_per_minute > 0.0) {
+        if !(r.messages_per_second > 0.0
+            && r.pairing_per_minute > 0.0
+            && r.pairing_per_camera_per_minute > 0.0)
+        {
             return Err(SignalingError::Config(
                 "rate values must be positive".to_owned(),
             ));
@@ -218,12 +236,15 @@ impl FileConfig {
             max_connections: self.max_connections,
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
             ping_interval: Duration::from_secs(self.ping_interval_secs),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
             drain_timeout: Duration::from_secs(self.drain_timeout_secs),
             rates: RateConfig {
                 messages_burst: r.messages_burst,
                 messages_per_second: r.messages_per_second,
                 pairing_burst: r.pairing_burst,
                 pairing_per_minute: r.pairing_per_minute,
+                pairing_per_camera_burst: r.pairing_per_camera_burst,
+                pairing_per_camera_per_minute: r.pairing_per_camera_per_minute,
             },
         })
     }

@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::hub::Hub;
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
+use crate::pairing_limit::PairingLimiter;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch, Semaphore};
 
@@ -17,6 +18,8 @@ pub(crate) struct Context {
     pub(crate) hub: Hub,
     pub(crate) media: Arc<dyn MediaPlane>,
     pub(crate) metrics: Metrics,
+    /// Pairing attempts per camera across all connections.
+    pub(crate) pairing: PairingLimiter,
     /// Connection cap: a permit per open WebSocket. A semaphore (not a counter) so the
     /// permit is released by `Drop` however the session ends.
     pub(crate) connections: Arc<Semaphore>,

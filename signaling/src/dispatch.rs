@@ -29,6 +29,7 @@ impl Session {
                 self.to_camera("key_request", ServerMessage::KeyRequest, m)
             }
             ClientMessage::PairRequest(m) => {
+                self.pairing_allowed(&m.camera_id)?;
                 self.to_camera("pair_request", ServerMessage::PairRequest, m)
             }
             ClientMessage::OwnerCommand(m) => {
@@ -66,6 +67,18 @@ impl Session {
             Ok(())
         } else {
             Err(ErrorCode::Forbidden)
+        }
+    }
+
+    /// The camera-wide pairing budget (after the grant checks, so only viewers granted the
+    /// camera can spend it).
+    fn pairing_allowed(&self, camera_id: &str) -> Result<(), ErrorCode> {
+        self.require(Role::Viewer)?;
+        self.require_granted(camera_id)?;
+        if self.ctx.pairing.allow(camera_id, Instant::now()) {
+            Ok(())
+        } else {
+            Err(ErrorCode::RateLimited)
         }
     }
 

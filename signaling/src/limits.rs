@@ -24,6 +24,12 @@ impl TokenBucket {
         }
     }
 
+    /// When a token was last asked for.
+    #[must_use]
+    pub const fn last_used(&self) -> Instant {
+        self.last
+    }
+
     /// Takes one token if available.
     pub fn try_take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
@@ -50,6 +56,11 @@ pub struct RateConfig {
     pub pairing_burst: u32,
     /// `pair_request`: sustained per minute.
     pub pairing_per_minute: f64,
+    /// `pair_request` to one camera from all connections together: burst size. The
+    /// per-connection bucket alone is bypassed by reconnecting; this one is not.
+    pub pairing_per_camera_burst: u32,
+    /// `pair_request` to one camera from all connections together: sustained per minute.
+    pub pairing_per_camera_per_minute: f64,
 }
 
 impl Default for RateConfig {
@@ -59,6 +70,8 @@ impl Default for RateConfig {
             messages_per_second: 50.0,
             pairing_burst: 3,
             pairing_per_minute: 5.0,
+            pairing_per_camera_burst: 10,
+            pairing_per_camera_per_minute: 10.0,
         }
     }
 }

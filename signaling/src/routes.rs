@@ -24,6 +24,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// `message_too_large` and the socket stays open.
 pub const TRANSPORT_MAX_MESSAGE_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 
+/// Longest request path served; longer ones get 414.
+const MAX_PATH_BYTES: usize = 1024;
+
 /// MIME types browsers insist on: module scripts must be JavaScript, and
 /// `WebAssembly.instantiateStreaming` requires `application/wasm`.
 #[must_use]
@@ -91,6 +94,19 @@ pub(crate) fn routes(
             }
         });
 
+    // A path longer than any file name the viewer ships is refused before it reaches
+    // the file system (which answers an over-long name with a 500).
+    let long_path = warp::path::full().and_then(|path: warp::path::FullPath| async move {
+        if path.as_str().len() > MAX_PATH_BYTES {
+            Ok(warp::reply::with_status(
+                "Path too long.\n",
+                StatusCode::URI_TOO_LONG,
+            ))
+        } else {
+            Err(warp::reject::not_found())
+        }
+    });
+
     let ws_ctx = ctx.clone();
     let ws =
         warp::path("ws")
@@ -129,7 +145,8 @@ pub(crate) fn routes(
 
     let files = warp::fs::dir(ctx.config.static_dir.clone()).map(static_file);
 
-    token_in_url
+    long_path
+        .or(token_in_url)
         .or(ws)
         .or(healthz)
         .or(metrics)

@@ -5,14 +5,20 @@ use crate::auth::TokenAuthority;
 use crate::config::ServerConfig;
 use crate::context::Context;
 use crate::hub::Hub;
+use crate::listener::{self, TcpLimits};
 use crate::media::{MediaEvent, MediaPlane};
 use crate::metrics::Metrics;
+use crate::pairing_limit::PairingLimiter;
 use crate::routes::routes;
 use crate::SignalingError;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
+
+/// Connections allowed beyond `max_connections` for requests that are not (yet)
+/// WebSocket sessions: static files, `/metrics`, `/healthz`, upgrades in progress.
+const HTTP_SLACK: usize = 64;
 
 /// Starts a graceful shutdown when told to; cheap to clone.
 #[derive(Debug, Clone)]
@@ -71,6 +77,7 @@ impl Server {
         let ctx = Arc::new(Context {
             authority: TokenAuthority::new(&config.secret)?,
             connections: Arc::new(Semaphore::new(config.max_connections)),
+            pairing: PairingLimiter::new(&config.rates),
             config,
             hub: Hub::default(),
             media,
@@ -82,15 +89,18 @@ impl Server {
             .media
             .events()
             .map(|rx| tokio::spawn(follow_media(ctx.clone(), rx)));
-        let mut stop = shutdown_rx;
-        let http = tokio::spawn(
-            warp::serve(routes(&ctx))
-                .incoming(listener)
-                .graceful(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                })
-                .run(),
-        );
+        let limits = TcpLimits {
+            header_read_timeout: ctx.config.header_read_timeout,
+            // Room for plain HTTP requests beside a full house of WebSocket upgrades.
+            max_tcp: ctx.config.max_connections.saturating_add(HTTP_SLACK),
+            // Above the session idle timeout, so a dead WebSocket gets its polite
+            // `idle_timeout` error before the socket is cut underneath it.
+            read_idle: ctx
+                .config
+                .idle_timeout
+                .saturating_add(ctx.config.header_read_timeout),
+        };
+        let http = tokio::spawn(listener::serve(listener, routes(&ctx), limits, shutdown_rx));
         tracing::info!(%local_addr, "signaling listening");
         Ok(Self {
             ctx,

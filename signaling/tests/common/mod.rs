@@ -5,7 +5,7 @@
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
 mod http;
-mod raw;
+pub mod raw;
 pub mod webrtc;
 pub use http::{http_get, HttpResponse};
 pub use raw::RawClient;

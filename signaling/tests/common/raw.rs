@@ -1,5 +1,6 @@
 //! A bare WebSocket client over TCP that never answers pings (tungstenite always does),
-//! to test the server's idle timeout.
+//! to test the server's idle timeout, and that can send frames no well-behaved library
+//! would (invalid UTF-8 text, frames over the transport cap).
 
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,7 +11,8 @@ pub struct RawClient {
 }
 
 /// Opcodes of RFC 6455 §5.2.
-const TEXT: u8 = 0x1;
+pub const TEXT: u8 = 0x1;
+pub const BINARY: u8 = 0x2;
 const CLOSE: u8 = 0x8;
 
 impl RawClient {
@@ -34,21 +36,47 @@ impl RawClient {
         Self { stream }
     }
 
-    /// Sends one masked text frame (clients must mask, RFC 6455 §5.3), up to 64 KiB.
+    /// Sends one masked text frame.
     pub async fn send_text(&mut self, text: &str) {
+        self.send_frame(TEXT, text.as_bytes()).await;
+    }
+
+    /// Sends one masked frame with any opcode and payload (clients must mask, RFC 6455
+    /// §5.3). A write error is returned, not a panic: the server may already have cut us.
+    pub async fn try_send_frame(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
         let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut frame = vec![0x80 | TEXT];
-        match u8::try_from(text.len()) {
-            Ok(len) if len < 126 => frame.push(0x80 | len),
-            _ => {
-                let len = u16::try_from(text.len()).expect("at most 64 KiB");
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            len @ 0..=125 => frame.push(0x80 | u8::try_from(len).expect("< 126")),
+            len @ 126..=0xffff => {
                 frame.push(0x80 | 126);
-                frame.extend_from_slice(&len.to_be_bytes());
+                frame.extend_from_slice(&u16::try_from(len).expect("fits").to_be_bytes());
+            }
+            len => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&u64::try_from(len).expect("fits").to_be_bytes());
             }
         }
         frame.extend_from_slice(&mask);
-        frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.stream.write_all(&frame).await.expect("write frame");
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).await
+    }
+
+    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        self.try_send_frame(opcode, payload)
+            .await
+            .expect("write frame");
+    }
+
+    /// Reads and discards until the server closes the TCP connection (EOF or reset).
+    pub async fn until_disconnected(&mut self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
     }
 
     /// Text frames received until the server's close frame, skipping pings unanswered.

@@ -1,0 +1,109 @@
+//! The HTTP accept loop, owned here instead of `warp::serve` so the slow-client limits
+//! can be set: warp's own loop gives hyper no timer, which silently disables hyper's
+//! request-head timeout, so a client that sends its headers one byte at a time (or
+//! nothing at all) held a task and a file descriptor forever ("slowloris").
+//!
+//! * Every connection must send its first byte within
+//!   [`ServerConfig::header_read_timeout`](crate::ServerConfig), and then a complete
+//!   request head within the same time again; otherwise it is closed.
+//! * HTTP/1.1 only (browsers never speak cleartext HTTP/2), and every socket is an
+//!   [`IdleCut`]: an idle keep-alive connection is cut after `read_idle`.
+//! * At most `max_tcp` HTTP connections are served at once; further ones are closed
+//!   right after accept, so a flood of idle sockets cannot exhaust the process's
+//!   descriptors. An upgraded WebSocket leaves this count (hyper hands its socket over)
+//!   and is counted by the session cap, `max_connections`, instead.
+//! * Shutdown stops accepting and lets upgraded and in-flight connections finish
+//!   (hyper-util's graceful watcher), as `warp::serve(..).graceful(..)` did.
+
+use crate::idle_io::IdleCut;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use warp::{Filter, Rejection, Reply};
+
+/// Limits for raw connections, before any protocol is spoken.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpLimits {
+    /// A request head must be complete within this time.
+    pub(crate) header_read_timeout: Duration,
+    /// Connections served at once.
+    pub(crate) max_tcp: usize,
+    /// A connection (upgraded or not) from which nothing arrives for this long is cut.
+    pub(crate) read_idle: Duration,
+}
+
+/// Accepts until `stop` turns true, then waits for open connections to finish.
+pub(crate) async fn serve<F, R>(
+    listener: TcpListener,
+    filter: F,
+    limits: TcpLimits,
+    mut stop: watch::Receiver<bool>,
+) where
+    F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+    R: Reply,
+{
+    let graceful = GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(limits.max_tcp));
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopped(&mut stop) => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // EMFILE and friends: back off briefly instead of spinning on accept.
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::debug!("connection cap reached; closing a new connection");
+            drop(stream);
+            continue;
+        };
+        let service = TowerToHyperService::new(warp::service(filter.clone()));
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let (first_byte_timeout, read_idle) = (limits.header_read_timeout, limits.read_idle);
+        tokio::spawn(async move {
+            // hyper's head timeout starts at the first byte; a socket that never sends
+            // one is cut here instead.
+            // `peek`, not `readable`: readiness may be reported spuriously.
+            let mut probe = [0u8; 1];
+            let first_byte =
+                tokio::time::timeout(first_byte_timeout, stream.peek(&mut probe)).await;
+            if matches!(first_byte, Ok(Ok(1..))) {
+                let connection = builder
+                    .serve_connection_with_upgrades(
+                        TokioIo::new(IdleCut::new(stream, read_idle)),
+                        service,
+                    )
+                    .into_owned();
+                if let Err(err) = watcher.watch(connection).await {
+                    tracing::debug!(%err, "http connection ended with an error");
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Resolves once shutdown is requested; the watch guard is dropped inside so the accept
+/// loop stays `Send`.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
