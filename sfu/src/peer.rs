@@ -118,7 +118,7 @@ impl Peer {
                     break;
                 }
                 Output::Transmit(t) if t.proto == Protocol::Udp => {
-                    batch.push(t.destination, t.contents.into());
+                    batch.push(t.destination, &t.contents);
                 }
                 Output::Transmit(t) => self.send_tcp(t.destination, &t.contents),
                 Output::Event(event) => self.collect(event, out),

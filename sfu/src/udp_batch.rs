@@ -25,10 +25,17 @@ const MAX_SEGMENTS: usize = 64;
 /// Most bytes in one segmented send (an IP datagram's limit, less headers).
 const MAX_SEGMENTED_BYTES: usize = 65_000;
 
+/// Buffers kept for reuse (about 6 MB of 1500-byte datagrams at most).
+const MAX_SPARE_BUFFERS: usize = 4096;
+
 /// Datagrams waiting for the end of the poll round.
 #[derive(Debug)]
 pub(crate) struct SendBatch {
     queue: Vec<(SocketAddr, Vec<u8>)>,
+    /// Buffers of earlier rounds, reused: allocating and freeing a round's worth of
+    /// datagrams each time made the allocator grow and trim its heap (mprotect and page
+    /// faults) on every round.
+    spare: Vec<Vec<u8>>,
     /// Unknown until the first flush, then whether segmentation offload is used.
     segmentation: Option<bool>,
     order: Vec<usize>,
@@ -60,15 +67,19 @@ impl SendBatch {
     pub(crate) fn new(segmentation: bool) -> Self {
         Self {
             queue: Vec::new(),
+            spare: Vec::new(),
             segmentation: (!segmentation).then_some(false),
             order: Vec::new(),
             spans: Vec::new(),
         }
     }
 
-    /// Queue one datagram.
-    pub(crate) fn push(&mut self, destination: SocketAddr, datagram: Vec<u8>) {
-        self.queue.push((destination, datagram));
+    /// Queue a copy of one datagram.
+    pub(crate) fn push(&mut self, destination: SocketAddr, datagram: &[u8]) {
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(datagram);
+        self.queue.push((destination, buffer));
     }
 
     /// Datagrams queued.
@@ -83,6 +94,9 @@ impl SendBatch {
             return Flushed::default();
         }
         let flushed = self.send(socket);
+        let room = MAX_SPARE_BUFFERS.saturating_sub(self.spare.len());
+        self.spare
+            .extend(self.queue.drain(..).map(|(_, buffer)| buffer).take(room));
         self.queue.clear();
         flushed
     }
@@ -204,7 +218,7 @@ mod tests {
         let mut batch = SendBatch::new(segmentation);
         for i in 0..count {
             let to = receivers[(i / 4) % 3].local_addr().expect("addr");
-            batch.push(to, datagram(i));
+            batch.push(to, &datagram(i));
         }
         assert_eq!(batch.len(), count);
         let flushed = batch.flush(&sender);
@@ -279,8 +293,8 @@ mod tests {
         };
         let sender = UdpSocket::bind("[::1]:0").expect("bind v6 sender");
         let mut batch = SendBatch::default();
-        batch.push(receiver.local_addr().expect("addr"), b"six".to_vec());
-        batch.push(receiver.local_addr().expect("addr"), b"vi".to_vec());
+        batch.push(receiver.local_addr().expect("addr"), b"six");
+        batch.push(receiver.local_addr().expect("addr"), b"vi");
         assert_eq!(batch.flush(&sender).sent, 2);
         receiver
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -297,10 +311,10 @@ mod tests {
         let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind sender");
         let receiver = receiver();
         let mut batch = SendBatch::default();
-        batch.push(receiver.local_addr().expect("addr"), b"one".to_vec());
+        batch.push(receiver.local_addr().expect("addr"), b"one");
         // An IPv6 destination from an IPv4 socket is refused by the kernel.
-        batch.push("[::1]:9".parse().expect("addr"), b"bad".to_vec());
-        batch.push(receiver.local_addr().expect("addr"), b"two".to_vec());
+        batch.push("[::1]:9".parse().expect("addr"), b"bad");
+        batch.push(receiver.local_addr().expect("addr"), b"two");
         let flushed = batch.flush(&sender);
         assert_eq!((flushed.sent, flushed.failed), (2, 1));
         let mut buf = [0u8; 16];
