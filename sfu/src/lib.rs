@@ -59,7 +59,9 @@ mod fanout;
 pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+mod handle;
 pub mod keyframe;
+mod keyframe_requests;
 mod metrics;
 pub mod packet;
 mod peer;
@@ -74,8 +76,10 @@ mod udp_batch;
 #[cfg(target_os = "linux")]
 mod udp_sys;
 mod worker;
+mod worker_msg;
 
 pub use crate::config::{SfuConfig, DEFAULT_PORT};
 pub use crate::error::SfuError;
-pub use crate::sfu::{SessionId, Sfu, SfuEvent, SfuHandle};
+pub use crate::handle::SfuHandle;
+pub use crate::sfu::{SessionId, Sfu, SfuEvent};
 pub use crate::tap::{ForwardKind, ForwardTap, ForwardedPayload};

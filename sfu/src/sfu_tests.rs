@@ -1,4 +1,5 @@
 use super::*;
+use crate::Sfu;
 
 fn assert_send<T: Send>(_: &T) {}
 fn assert_send_sync<T: Send + Sync>() {}

@@ -4,26 +4,23 @@
 //! threads reach it only through its channel, so no lock is taken per packet.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Input, Rtc, RtcError};
 
 use crate::cache::KeyframeCache;
 use crate::directory::Route;
-use crate::packet::MediaPacket;
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
 use crate::sfu::Shared;
-use crate::tcp::TcpLink;
 use crate::udp_batch::SendBatch;
+pub(crate) use crate::worker_msg::WorkerMsg;
 use crate::{SessionId, SfuEvent};
 
 /// Upper bound on a worker's sleep, so it notices a closed channel promptly.
@@ -45,52 +42,6 @@ pub(crate) struct NewPeer {
     pub(crate) camera: Arc<str>,
     pub(crate) rtc: Rtc,
     pub(crate) role: Role,
-}
-
-/// Everything a worker can be told.
-pub(crate) enum WorkerMsg {
-    /// A datagram for one of this worker's peers.
-    Datagram {
-        session: SessionId,
-        proto: Protocol,
-        source: SocketAddr,
-        destination: SocketAddr,
-        data: Vec<u8>,
-        at: Instant,
-    },
-    /// A TCP connection now carries this peer's ICE: answers to `remote` go to `link`.
-    TcpAttach {
-        session: SessionId,
-        remote: SocketAddr,
-        link: TcpLink,
-    },
-    AddPeer(Box<NewPeer>),
-    ClosePeer(SessionId),
-    /// Where a camera's peers live now.
-    Route {
-        camera: Arc<str>,
-        route: Route,
-    },
-    /// A packet from a publisher on another worker.
-    Media {
-        camera: Arc<str>,
-        packet: Arc<MediaPacket>,
-    },
-    /// The publisher worker's key-frame cache, sent before any `Media` to a new worker.
-    CacheSnapshot {
-        camera: Arc<str>,
-        /// The route epoch it was sent for.
-        epoch: u64,
-        packets: Vec<Arc<MediaPacket>>,
-    },
-    /// A subscriber elsewhere needs a key frame (sent to the publisher's worker).
-    KeyframeWanted {
-        camera: Arc<str>,
-    },
-    InjectPanic(SessionId),
-    /// Test hook: block the worker this long, as an overloaded worker would be.
-    InjectStall(Duration),
-    Shutdown,
 }
 
 /// One camera as seen by one worker.
@@ -227,71 +178,6 @@ impl Worker {
         peers.chain(plis).fold(now + MAX_IDLE, Instant::min)
     }
 
-    fn handle(&mut self, msg: WorkerMsg) {
-        if matches!(msg, WorkerMsg::Datagram { .. } | WorkerMsg::Media { .. }) {
-            if let Some(depth) = self.shared.backlog.get(self.index) {
-                depth.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        match msg {
-            WorkerMsg::Datagram {
-                session,
-                proto,
-                source,
-                destination,
-                data,
-                at,
-            } => self.drive(session, |peer| {
-                let Ok(contents) = data.as_slice().try_into() else {
-                    return Ok(());
-                };
-                let input = Input::Receive(
-                    at,
-                    Receive {
-                        proto,
-                        source,
-                        destination,
-                        contents,
-                    },
-                );
-                if peer.rtc.accepts(&input) {
-                    peer.rtc.handle_input(input)?;
-                }
-                Ok(())
-            }),
-            WorkerMsg::TcpAttach {
-                session,
-                remote,
-                link,
-            } => {
-                if let Some(peer) = self.peers.get_mut(&session) {
-                    peer.attach_tcp(remote, link);
-                }
-            }
-            WorkerMsg::AddPeer(new) => self.add_peer(*new),
-            WorkerMsg::ClosePeer(session) => {
-                self.drive(session, |peer| {
-                    peer.rtc.disconnect();
-                    Ok(())
-                });
-                self.remove_peer(session);
-            }
-            WorkerMsg::Route { camera, route } => self.on_route(&camera, &route),
-            WorkerMsg::Media { camera, packet } => self.fan_out(&camera, &packet, false),
-            WorkerMsg::CacheSnapshot {
-                camera,
-                epoch,
-                packets,
-            } => self.on_snapshot(&camera, epoch, &packets),
-            WorkerMsg::KeyframeWanted { camera } => self.request_keyframe(&camera),
-            WorkerMsg::InjectPanic(session) => {
-                self.drive(session, |_| panic!("injected panic (test hook)"));
-            }
-            WorkerMsg::InjectStall(duration) => std::thread::sleep(duration),
-            WorkerMsg::Shutdown => {}
-        }
-    }
-
     fn handle_timeouts(&mut self, now: Instant) {
         let due: Vec<SessionId> = self
             .peers
@@ -324,7 +210,7 @@ impl Worker {
         }
     }
 
-    fn add_peer(&mut self, new: NewPeer) {
+    pub(crate) fn add_peer(&mut self, new: NewPeer) {
         let now = Instant::now();
         let feed = self.feed(&new.camera);
         match new.role {

@@ -18,6 +18,7 @@ use str0m::net::Receive;
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
+pub use super::loss::{is_rtp, Loss};
 pub use super::rng::Rng;
 pub use super::transport::{TcpLink, Transport};
 
@@ -26,30 +27,6 @@ pub use super::transport::{TcpLink, Transport};
 pub enum TestCodec {
     Vp8,
     H264,
-}
-
-/// Loss applied to RTP datagrams only (never STUN, DTLS or RTCP), seeded.
-#[derive(Clone, Debug)]
-pub struct Loss {
-    pub outgoing: f64,
-    pub incoming: f64,
-    pub seed: u64,
-    /// Only RTP datagrams number `from..until` (counted per direction) may be lost, so
-    /// the stream starts and ends cleanly, as in str0m's own loss tests.
-    pub from: u64,
-    pub until: u64,
-}
-
-impl Loss {
-    fn applies(&self, index: u64) -> bool {
-        (self.from..self.until).contains(&index)
-    }
-}
-
-fn is_rtp(datagram: &[u8]) -> bool {
-    datagram.len() > 12
-        && (128..192).contains(&datagram[0])
-        && !(64..96).contains(&(datagram[1] & 0x7f))
 }
 
 /// One RTP packet as the client received it.
@@ -397,14 +374,5 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.cmd.send(Cmd::Stop);
-    }
-}
-
-/// Poll `cond` every few milliseconds until it holds; panic with `what` after `limit`.
-pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod client;
+pub mod loss;
 pub mod media;
 pub mod rng;
 pub mod transport;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use sfu::{Sfu, SfuConfig};
 use str0m::media::Direction;
 
-pub use client::{wait_until, Client, Loss, Pending, TestCodec};
+pub use client::{Client, Loss, Pending, TestCodec};
 pub use media::FrameSource;
 
 /// Generous: only a broken SFU takes this long, a slow machine does not.
@@ -123,4 +124,16 @@ pub fn received_payloads(client: &Client) -> Vec<Vec<u8>> {
         .values()
         .map(|r| r.payload.clone())
         .collect()
+}
+
+/// Poll `cond` every few milliseconds until it holds; panic with `what` after `limit`.
+pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -1,0 +1,27 @@
+//! Seeded loss for test clients: which datagrams a lossy client drops.
+
+#![allow(dead_code, unreachable_pub)]
+
+/// Loss applied to RTP datagrams only (never STUN, DTLS or RTCP), seeded.
+#[derive(Clone, Debug)]
+pub struct Loss {
+    pub outgoing: f64,
+    pub incoming: f64,
+    pub seed: u64,
+    /// Only RTP datagrams number `from..until` (counted per direction) may be lost, so
+    /// the stream starts and ends cleanly, as in str0m's own loss tests.
+    pub from: u64,
+    pub until: u64,
+}
+
+impl Loss {
+    pub fn applies(&self, index: u64) -> bool {
+        (self.from..self.until).contains(&index)
+    }
+}
+
+pub fn is_rtp(datagram: &[u8]) -> bool {
+    datagram.len() > 12
+        && (128..192).contains(&datagram[0])
+        && !(64..96).contains(&(datagram[1] & 0x7f))
+}
