@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use str0m::change::SdpOffer;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::TcpType;
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Candidate, Output, Rtc, RtcConfig};
 
 use crate::forward::ForwardState;
@@ -71,14 +72,17 @@ fn negotiate_inner(
     let offer_text = offer;
     let offer = SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
     let now = Instant::now();
-    let mut rtc = RtcConfig::new()
+    let mut rtc_config = RtcConfig::new()
         .set_rtp_mode(true)
         .set_ice_lite(true)
         .clear_codecs()
         .enable_vp8(true)
         .enable_h264(true)
-        .set_stats_interval(Some(config.stats_interval))
-        .build(now);
+        .set_stats_interval(Some(config.stats_interval));
+    if side == Side::Subscriber {
+        rtc_config = rtc_config.set_extension_map(subscriber_extensions());
+    }
+    let mut rtc = rtc_config.build(now);
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SfuError::Config(format!("cannot advertise {candidate}: {e}")))?;
     rtc.add_local_candidate(host);
@@ -182,6 +186,20 @@ fn drain(rtc: &mut Rtc) -> Result<(), SfuError> {
             Output::Transmit(_) | Output::Event(_) => {}
         }
     }
+}
+
+/// str0m's standard RTP header extensions without transport-wide sequence numbers: the
+/// SFU does no bandwidth estimation towards viewers, so transport-cc would only cost a
+/// per-packet registration and a stream of feedback RTCP from every viewer (about ten
+/// packets a second each) that nothing reads.
+fn subscriber_extensions() -> ExtensionMap {
+    let mut exts = ExtensionMap::empty();
+    for (id, ext) in ExtensionMap::standard().iter() {
+        if *ext != Extension::TransportSequenceNumber {
+            exts.set(id, ext.clone());
+        }
+    }
+    exts
 }
 
 /// The `a=mid` of every video m-section in an offer (the SDP parser already accepted it).

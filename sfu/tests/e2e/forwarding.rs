@@ -99,3 +99,26 @@ async fn camera_restart_keeps_one_continuous_stream_per_viewer() {
     assert_eq!(received_payloads(&viewer), sent);
     sfu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_are_not_asked_for_transport_cc_feedback() {
+    // No bandwidth estimation towards viewers: transport-cc would only make every viewer
+    // send feedback nobody reads.
+    let sfu = start_sfu(1).await;
+    let offer = Pending::new(TestCodec::Vp8, str0m::media::Direction::RecvOnly).offer;
+    assert!(
+        offer.contains("transport-wide-cc"),
+        "the client offers it: {offer}"
+    );
+    let (_, answer) = sfu
+        .handle()
+        .subscribe("cam", &offer)
+        .await
+        .expect("subscribe accepted");
+    assert!(!answer.contains("transport-wide-cc"), "{answer}");
+    assert!(
+        answer.contains("urn:ietf:params:rtp-hdrext:sdes:mid"),
+        "{answer}"
+    );
+    sfu.shutdown().await;
+}
