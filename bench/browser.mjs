@@ -31,8 +31,14 @@ function decryptInputs() {
   const dir = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'bench-results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'wasm-frames.bin');
-  execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'e2ee', '--example', 'gen_wasm_fixture',
-    '--', 'bench-frames', out, String(FRAMES), String(FRAME_BYTES)], { stdio: 'inherit', cwd: ROOT });
+  const args = ['bench-frames', out, String(FRAMES), String(FRAME_BYTES)];
+  // bench/run builds the example first and passes it; standalone, cargo builds it.
+  if (process.env.SEALCAM_GEN_FIXTURE_BIN) {
+    execFileSync(process.env.SEALCAM_GEN_FIXTURE_BIN, args, { stdio: 'inherit', cwd: ROOT });
+  } else {
+    execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'e2ee', '--example', 'gen_wasm_fixture', '--', ...args],
+      { stdio: 'inherit', cwd: ROOT });
+  }
   const fixture = JSON.parse(readFileSync(join(ROOT, 'e2ee/tests/vectors/wasm_fixture.json'), 'utf8'));
   return { frames: readFileSync(out).toString('base64'), fixture };
 }
