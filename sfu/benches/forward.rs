@@ -5,6 +5,11 @@
 //! CPU is the SFU's own threads only (its workers and its runtime thread, which runs the
 //! UDP router), read from /proc/self/task/*/stat; the viewers' threads run in the same
 //! process and are excluded. On other systems the CPU column reads 0.
+//!
+//! On loopback the kernel runs the receiving sockets' network stack (and the wake-ups
+//! of the viewer threads) in the sender's context, so the system time here includes
+//! work that a real NIC would not charge to the SFU. The last columns show the send
+//! batching: datagrams per `sendmmsg` call and per segmented buffer.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
