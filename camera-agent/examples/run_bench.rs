@@ -2,9 +2,11 @@
 //! and the time from process start to the first RTP packet at the SFU.
 //!
 //! ```sh
-//! cargo build --release -p camera-agent --bins --examples
-//! target/release/examples/run_bench [SECONDS]        # default 30
+//! cargo run --release -p camera-agent --example run_bench -- [SECONDS]   # default 30
 //! ```
+//!
+//! `cargo run --example` does not build the crate's binary, so the example builds it first
+//! (`cargo build -p camera-agent --bin camera-agent`, same profile; a no-op when current).
 //!
 //! Signaling and the SFU run inside this process (so they are not counted); the agent is
 //! the real binary next to this example, started as a child process and measured through
@@ -81,6 +83,30 @@ impl Drop for Killed {
     }
 }
 
+/// The `camera-agent` binary of this example's profile, built first when run through cargo.
+fn agent_binary() -> anyhow::Result<std::path::PathBuf> {
+    let profile_dir = std::env::current_exe()?
+        .parent()
+        .and_then(|p| p.parent())
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| anyhow::anyhow!("cannot locate the target directory"))?;
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", "camera-agent", "--bin", "camera-agent"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        anyhow::ensure!(build.status()?.success(), "building camera-agent failed");
+    }
+    let agent = profile_dir.join("camera-agent");
+    anyhow::ensure!(
+        agent.exists(),
+        "no camera-agent binary at {}: cargo build -p camera-agent --bin camera-agent",
+        agent.display()
+    );
+    Ok(agent)
+}
+
 async fn measure(
     width: u32,
     height: u32,
@@ -90,11 +116,7 @@ async fn measure(
     sfu: &sfu::SfuHandle,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let agent = std::env::current_exe()?
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("camera-agent"))
-        .ok_or_else(|| anyhow::anyhow!("cannot locate the camera-agent binary"))?;
+    let agent = agent_binary()?;
     let state = dir.path().join("state");
     let status = Command::new(&agent)
         .args([

@@ -29,7 +29,7 @@ pub struct AgentConfig {
     pub signaling_url: String,
     /// File holding the camera's signaling token (JWT). Default: none (use `SEALCAM_AGENT_TOKEN`).
     pub token_file: Option<PathBuf>,
-    /// Video source: `testsrc`, `stdin`, `exec:COMMAND`, `file:PATH`. Default `testsrc`.
+    /// Video source: `testsrc`, `stdin`, `exec:COMMAND`, `file:PATH`, `v4l2:/dev/videoN`. Default `testsrc`.
     pub source: String,
     /// testsrc picture width in pixels (even). Default 640.
     pub width: u32,
@@ -97,7 +97,7 @@ pub struct ConfigArgs {
     /// File holding the signaling token.
     #[arg(long, global = true, env = "SEALCAM_AGENT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
-    /// Video source: testsrc | stdin | exec:COMMAND | file:PATH.
+    /// Video source: testsrc | stdin | exec:COMMAND | file:PATH | v4l2:/dev/videoN.
     #[arg(long, global = true, env = "SEALCAM_AGENT_SOURCE")]
     pub source: Option<String>,
     /// testsrc width.

@@ -39,7 +39,9 @@ pub enum AgentError {
     E2ee(#[from] e2ee::Error),
 
     /// The `--source` string names no known source.
-    #[error("unknown source `{0}`: use testsrc, stdin, exec:COMMAND or file:PATH")]
+    #[error(
+        "unknown source `{0}`: use testsrc, stdin, exec:COMMAND, file:PATH or v4l2:/dev/videoN"
+    )]
     UnknownSource(String),
 
     /// A video source failed (pipe closed, child exited, file unreadable, encoder error).

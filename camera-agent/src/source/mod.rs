@@ -7,15 +7,24 @@
 //! | `stdin` | Annex B from standard input, split on access-unit boundaries, never re-encoded |
 //! | `exec:COMMAND` | the same from a child process's stdout (`sh -c COMMAND`), e.g. ffmpeg or rpicam-vid |
 //! | `file:PATH` | an Annex B file, looped forever, paced at `fps` |
+//! | `v4l2:/dev/videoN` | a Linux camera (raw YUYV/NV12/I420 or MJPEG), encoded with openh264; cargo feature `v4l2` ([`v4l2`]) |
 //!
-//! Each source runs in its own task (testsrc in its own thread: encoding is CPU work) and
+//! Each source runs in its own task (testsrc and v4l2 in their own threads: encoding is CPU
+//! work) and
 //! hands units over a bounded channel, so a slow network drops nothing silently: the
 //! source simply waits.
 
 pub mod annexb;
 pub mod clock;
+pub mod encoder;
+#[cfg(feature = "v4l2")]
+pub mod mjpeg;
+pub mod negotiate;
 pub mod pipe;
+pub mod raw;
 pub mod testsrc;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -56,6 +65,8 @@ pub enum SourceSpec {
     Exec(String),
     /// An Annex B file, looped.
     File(PathBuf),
+    /// A V4L2 camera device (needs the `v4l2` cargo feature).
+    V4l2(PathBuf),
 }
 
 impl FromStr for SourceSpec {
@@ -74,6 +85,9 @@ impl FromStr for SourceSpec {
         }
         if let Some(path) = text.strip_prefix("file:").filter(|p| !p.is_empty()) {
             return Ok(Self::File(PathBuf::from(path)));
+        }
+        if let Some(path) = text.strip_prefix("v4l2:").filter(|p| !p.is_empty()) {
+            return Ok(Self::V4l2(PathBuf::from(path)));
         }
         Err(AgentError::UnknownSource(text.to_owned()))
     }
@@ -155,6 +169,20 @@ impl VideoSource {
             SourceSpec::File(path) => {
                 pipe::spawn_file(path, params.fps, tx)?;
                 false
+            }
+            #[cfg(feature = "v4l2")]
+            SourceSpec::V4l2(path) => {
+                v4l2::spawn(path, params, key_frames.clone(), tx)?;
+                true
+            }
+            #[cfg(not(feature = "v4l2"))]
+            SourceSpec::V4l2(path) => {
+                return Err(AgentError::Source(format!(
+                    "{} needs V4L2 support, which this build lacks: rebuild with \
+                     `cargo build --release -p camera-agent --features v4l2`, or use an \
+                     exec: source with ffmpeg (see the README)",
+                    path.display()
+                )));
             }
         };
         Ok(Self {
