@@ -89,9 +89,13 @@ async fn connection(stream: TcpStream, remote: SocketAddr, frames: mpsc::Sender<
                 _ => break,
             }
         } else {
-            match read.await {
-                Some(packet) => packet,
-                None => break,
+            // An idle connection must not outlive the SFU: stop when the router is gone.
+            tokio::select! {
+                packet = read => match packet {
+                    Some(packet) => packet,
+                    None => break,
+                },
+                () = frames.closed() => break,
             }
         };
         first = false;
