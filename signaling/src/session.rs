@@ -24,7 +24,8 @@ pub(crate) async fn serve_socket(
     ctx: Arc<Context>,
     permit: Option<OwnedSemaphorePermit>,
 ) {
-    let mut socket = Socket::new(ws, ctx.metrics.clone());
+    // A client that takes no bytes for as long as it may stay silent is as good as gone.
+    let mut socket = Socket::new(ws, ctx.metrics.clone(), ctx.config.idle_timeout);
     let Some(drain) = ctx.drain_guard() else {
         socket.refuse(ErrorCode::ShuttingDown).await;
         return;

@@ -1,8 +1,13 @@
 //! A thin wrapper over warp's WebSocket that speaks protocol messages and counts errors.
+//!
+//! Every write is bounded by `write_timeout`: a client that stops reading its socket
+//! would otherwise block its session task in a send forever — holding a connection slot
+//! and never reaching the idle timer, which lives in the same loop.
 
 use crate::metrics::Metrics;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ErrorCode, ErrorMessage, ServerMessage};
+use std::time::Duration;
 use warp::ws::{Message, WebSocket};
 
 /// What the session loop does after an event.
@@ -15,11 +20,29 @@ pub(crate) enum Flow {
 pub(crate) struct Socket {
     ws: WebSocket,
     metrics: Metrics,
+    write_timeout: Duration,
 }
 
 impl Socket {
-    pub(crate) const fn new(ws: WebSocket, metrics: Metrics) -> Self {
-        Self { ws, metrics }
+    pub(crate) const fn new(ws: WebSocket, metrics: Metrics, write_timeout: Duration) -> Self {
+        Self {
+            ws,
+            metrics,
+            write_timeout,
+        }
+    }
+
+    /// Writes one frame; `Stop` when the socket is gone or the client does not take it
+    /// within the write timeout.
+    async fn write(&mut self, message: Message) -> Flow {
+        match tokio::time::timeout(self.write_timeout, self.ws.send(message)).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(_)) => Flow::Stop,
+            Err(_) => {
+                tracing::debug!("client stopped reading; closing its connection");
+                Flow::Stop
+            }
+        }
     }
 
     /// Sends one message; `Stop` when the socket is gone.
@@ -30,10 +53,7 @@ impl Socket {
                 .with_label_values(&[err.code.as_str()])
                 .inc();
         }
-        match self.ws.send(Message::text(message.to_json())).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Stop,
-        }
+        self.write(Message::text(message.to_json())).await
     }
 
     /// Sends an `error` with the code's standard sentence; closes the socket if the code
@@ -55,10 +75,7 @@ impl Socket {
 
     /// Sends a WebSocket ping frame (browsers answer it without any page code).
     pub(crate) async fn ping(&mut self) -> Flow {
-        match self.ws.send(Message::ping(Vec::new())).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Stop,
-        }
+        self.write(Message::ping(Vec::new())).await
     }
 
     /// The next frame from the client; `None` when the connection ended.
@@ -75,7 +92,7 @@ impl Socket {
 
     /// A clean close handshake (best effort: the peer may already be gone).
     pub(crate) async fn close(&mut self) {
-        let _ = self.ws.send(Message::close()).await;
-        let _ = self.ws.flush().await;
+        let _ = self.write(Message::close()).await;
+        let _ = tokio::time::timeout(self.write_timeout, self.ws.flush()).await;
     }
 }

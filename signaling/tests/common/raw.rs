@@ -17,7 +17,18 @@ const CLOSE: u8 = 0x8;
 
 impl RawClient {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        Self::upgrade(TcpStream::connect(addr).await.expect("connect"), addr).await
+    }
+
+    /// As [`RawClient::connect`], with a tiny kernel receive buffer: a client that stops
+    /// reading then backs up the server's writes quickly.
+    pub async fn connect_with_small_buffer(addr: SocketAddr) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        Self::upgrade(socket.connect(addr).await.expect("connect"), addr).await
+    }
+
+    async fn upgrade(mut stream: TcpStream, addr: SocketAddr) -> Self {
         let request = format!(
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -79,21 +90,35 @@ impl RawClient {
         }
     }
 
+    /// The next text frame (pings skipped, unanswered).
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let (opcode, payload) = self.read_frame().await;
+            if opcode == TEXT {
+                return String::from_utf8(payload).expect("utf-8");
+            }
+        }
+    }
+
+    async fn read_frame(&mut self) -> (u8, Vec<u8>) {
+        let first = self.stream.read_u8().await.expect("frame header");
+        let len = match self.stream.read_u8().await.expect("length") & 0x7f {
+            126 => u64::from(self.stream.read_u16().await.expect("len16")),
+            127 => self.stream.read_u64().await.expect("len64"),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0; usize::try_from(len).expect("fits")];
+        self.stream.read_exact(&mut payload).await.expect("payload");
+        (first & 0x0f, payload)
+    }
+
     /// Text frames received until the server's close frame, skipping pings unanswered.
     pub async fn texts_until_close(&mut self) -> Vec<String> {
         let mut texts = Vec::new();
         loop {
-            let first = self.stream.read_u8().await.expect("frame header");
-            let len = match self.stream.read_u8().await.expect("length") & 0x7f {
-                126 => u64::from(self.stream.read_u16().await.expect("len16")),
-                127 => self.stream.read_u64().await.expect("len64"),
-                n => u64::from(n),
-            };
-            let mut payload = vec![0; usize::try_from(len).expect("fits")];
-            self.stream.read_exact(&mut payload).await.expect("payload");
-            match first & 0x0f {
-                TEXT => texts.push(String::from_utf8(payload).expect("utf-8")),
-                CLOSE => return texts,
+            match self.read_frame().await {
+                (TEXT, payload) => texts.push(String::from_utf8(payload).expect("utf-8")),
+                (CLOSE, _) => return texts,
                 _ => {}
             }
         }
