@@ -39,6 +39,57 @@ pub fn rss(pid: u32) -> std::io::Result<u64> {
     parse_rss(&text).ok_or_else(|| std::io::Error::other("no VmRSS in /proc/PID/status"))
 }
 
+/// `(inode, drops)` of every socket in the text of `/proc/net/udp` or `/proc/net/udp6`:
+/// datagrams the kernel dropped because the socket's receive buffer was full.
+#[must_use]
+pub fn parse_udp_drops(table: &str) -> Vec<(u64, u64)> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let inode = fields.get(9)?.parse().ok()?;
+            let drops = fields.last()?.parse().ok()?;
+            Some((inode, drops))
+        })
+        .collect()
+}
+
+/// Socket inodes of process `pid`, from the `socket:[N]` links in /proc/PID/fd.
+pub fn socket_inodes(pid: u32) -> std::io::Result<std::collections::HashSet<u64>> {
+    let mut inodes = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        let Ok(target) = std::fs::read_link(entry?.path()) else {
+            continue;
+        };
+        let text = target.to_string_lossy();
+        if let Some(n) = text
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            if let Ok(inode) = n.parse() {
+                inodes.insert(inode);
+            }
+        }
+    }
+    Ok(inodes)
+}
+
+/// Datagrams dropped so far on the UDP sockets process `pid` holds (receive buffer full).
+pub fn udp_drops(pid: u32) -> std::io::Result<u64> {
+    let inodes = socket_inodes(pid)?;
+    let mut total = 0;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        total += parse_udp_drops(&text)
+            .into_iter()
+            .filter(|(inode, _)| inodes.contains(inode))
+            .map(|(_, drops)| drops)
+            .sum::<u64>();
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +107,21 @@ mod tests {
         let status = "Name:\tsignaling\nVmPeak:\t  9999 kB\nVmRSS:\t   20480 kB\nThreads:\t4\n";
         assert_eq!(parse_rss(status), Some(20_971_520));
         assert_eq!(parse_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn udp_table_gives_inode_and_drops() {
+        let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+             1: 0100007F:A1B2 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 424242 2 0000000000000000 17\n\
+             2: 0100007F:A1B3 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 77 2 0000000000000000 0\n";
+        assert_eq!(parse_udp_drops(table), vec![(424_242, 17), (77, 0)]);
+    }
+
+    #[test]
+    fn own_udp_sockets_are_found() {
+        let _socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        assert!(!socket_inodes(std::process::id()).expect("fds").is_empty());
+        assert_eq!(udp_drops(std::process::id()).expect("drops"), 0);
     }
 
     #[test]

@@ -39,7 +39,8 @@ impl Row {
             Better::Higher => (s, j),
         };
         if den == 0.0 {
-            return if num == 0.0 { Some(1.0) } else { None };
+            // 0 against 0 is a tie; a positive figure against a perfect 0 is unbounded.
+            return Some(if num == 0.0 { 1.0 } else { f64::INFINITY });
         }
         Some(num / den)
     }
@@ -68,6 +69,7 @@ pub fn render(rows: &[Row]) -> String {
     );
     for row in rows {
         let advantage = match row.advantage() {
+            Some(a) if a.is_infinite() => "∞ (Sealcam 0)".to_owned(),
             Some(a) if a >= 1.0 => format!("{a:.2}×"),
             Some(a) => format!("{a:.2}× (Janus better)"),
             None => "–".to_owned(),
@@ -116,7 +118,10 @@ mod tests {
             row(Some(0.0), Some(0.0), Better::Lower).advantage(),
             Some(1.0)
         );
-        assert_eq!(row(Some(0.0), Some(0.1), Better::Lower).advantage(), None);
+        assert_eq!(
+            row(Some(0.0), Some(0.1), Better::Lower).advantage(),
+            Some(f64::INFINITY)
+        );
         assert_eq!(row(None, Some(1.0), Better::Lower).advantage(), None);
         assert_eq!(
             row(Some(f64::NAN), Some(1.0), Better::Lower).advantage(),
@@ -136,6 +141,7 @@ mod tests {
             },
             row(Some(5.0), None, Better::Higher),
             row(Some(4.0), Some(2.0), Better::Lower),
+            row(Some(0.0), Some(62.7), Better::Lower),
         ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -144,5 +150,6 @@ mod tests {
         );
         assert_eq!(lines[3], "| s | m | 5.00 | – | – |");
         assert_eq!(lines[4], "| s | m | 4.00 | 2.00 | 0.50× (Janus better) |");
+        assert_eq!(lines[5], "| s | m | 0.00 | 62.7 | ∞ (Sealcam 0) |");
     }
 }

@@ -74,6 +74,7 @@ pub(crate) struct Server {
     rtp_port: u16,
     camera_token: String,
     viewer_token: Arc<str>,
+    dir: PathBuf,
 }
 
 fn free_tcp_port() -> anyhow::Result<u16> {
@@ -160,6 +161,7 @@ impl Server {
             rtp_port,
             camera_token,
             viewer_token: viewer_token.into(),
+            dir: dir.clone(),
         };
         server.wait_ready(&dir).await?;
         Ok(server)
@@ -217,6 +219,26 @@ impl Server {
                 token: Arc::clone(&self.viewer_token),
             },
             Kind::Janus => Joiner::Janus { addr: self.addr },
+        }
+    }
+
+    /// Saves Sealcam's Prometheus text (SFU drop reasons, pauses, NACKs) next to its log,
+    /// for explaining a step's loss afterwards. Janus has no equivalent endpoint here.
+    pub(crate) async fn save_metrics(&self) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        if self.kind != Kind::Sealcam {
+            return;
+        }
+        let Ok(mut stream) = tokio::net::TcpStream::connect(self.addr).await else {
+            return;
+        };
+        let request = format!("GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr);
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut body = Vec::new();
+        if stream.read_to_end(&mut body).await.is_ok() {
+            let _ = std::fs::write(self.dir.join("metrics.txt"), body);
         }
     }
 

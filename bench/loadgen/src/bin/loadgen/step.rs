@@ -43,6 +43,10 @@ pub(crate) struct StepResult {
     pub(crate) first_keyframe_p50_ms: f64,
     pub(crate) first_keyframe_p95_ms: f64,
     pub(crate) frames_recovered: f64,
+    /// Datagrams the kernel dropped in the window on full receive buffers, per side:
+    /// tells server-caused loss from a generator that could not keep up.
+    pub(crate) server_socket_drops: u64,
+    pub(crate) generator_socket_drops: u64,
 }
 
 /// After the window, in-flight packets (and retransmissions) get this long to arrive.
@@ -100,6 +104,7 @@ async fn measure(
     tokio::time::sleep(plan.warmup).await;
 
     let me = std::process::id();
+    let drops0 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
     let (cpu0, gen0, t0) = (
         procstat::cpu_time(pid)?,
         procstat::cpu_time(me)?,
@@ -111,7 +116,9 @@ async fn measure(
         procstat::cpu_time(me)?,
         Instant::now(),
     );
+    let drops1 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
     let rss_after = procstat::rss(pid).context("server RSS")?;
+    server.save_metrics().await;
     tokio::time::sleep(TAIL).await;
     let _ = stop_tx.send(true);
     let mut records = Vec::with_capacity(tasks.len());
@@ -131,6 +138,8 @@ async fn measure(
             result.first_error.as_deref().unwrap_or("no error")
         );
     }
+    result.server_socket_drops = drops1.0.saturating_sub(drops0.0);
+    result.generator_socket_drops = drops1.1.saturating_sub(drops0.1);
     let cpu = cpu1.saturating_sub(cpu0).as_secs_f64();
     result.cpu_us_per_packet = cpu * 1e6 / result.forwarded as f64;
     result.server_cpu_percent = cpu / wall * 100.0;

@@ -24,7 +24,7 @@ impl Sizes {
         if quick {
             Self {
                 efficiency: vec![50, 100],
-                capacity: vec![100, 200, 300],
+                capacity: vec![50, 100, 200, 300],
                 storm: 100,
                 loss_subscribers: 10,
                 warmup: Duration::from_secs(1),
@@ -33,7 +33,7 @@ impl Sizes {
         } else {
             Self {
                 efficiency: vec![50, 100, 200, 400],
-                capacity: vec![200, 300, 400, 500, 600, 800, 1000],
+                capacity: vec![50, 100, 150, 200, 300, 400, 500, 600, 800],
                 storm: 100,
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
@@ -78,7 +78,8 @@ async fn step(
             eprintln!(
                 "[loadgen]   {} failed joins, {} pkts, {:.2} µs/pkt, server {:.0}% CPU, \
                  generator {:.0}% CPU, loss {:.3}%, delay p50 {:.2} ms p99 {:.2} ms, \
-                 first key frame p50 {:.0} ms p95 {:.0} ms, frames complete {:.3}",
+                 first key frame p50 {:.0} ms p95 {:.0} ms, frames complete {:.3}, \
+                 socket drops: server {} generator {}",
                 r.failed,
                 r.forwarded,
                 r.cpu_us_per_packet,
@@ -89,7 +90,9 @@ async fn step(
                 r.delay_p99_ms,
                 r.first_keyframe_p50_ms,
                 r.first_keyframe_p95_ms,
-                r.frames_recovered
+                r.frames_recovered,
+                r.server_socket_drops,
+                r.generator_socket_drops
             );
             if let Some(e) = &r.first_error {
                 eprintln!("[loadgen]   first join error: {e}");
