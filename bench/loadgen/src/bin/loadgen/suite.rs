@@ -193,6 +193,19 @@ pub(crate) async fn efficiency(
             pair(&results, |r| r.failed as f64),
             Better::Lower,
         ));
+        // Sanity rows: a busy or dropping generator bounds the row, not the server.
+        rows.push(row(
+            &name,
+            "generator CPU %",
+            pair(&results, |r| r.generator_cpu_percent),
+            Better::Lower,
+        ));
+        rows.push(row(
+            &name,
+            "datagrams dropped at generator sockets",
+            pair(&results, |r| r.generator_socket_drops as f64),
+            Better::Lower,
+        ));
     }
     rows
 }
