@@ -20,9 +20,13 @@ use crate::{SfuConfig, SfuError};
 /// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
 const MAX_OFFER_BYTES: usize = 64 * 1024;
 
-/// Retransmission cache per subscriber: about 3 s of 2 Mbit/s video.
-const RTX_CACHE_PACKETS: usize = 1024;
-const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+/// Retransmission cache per subscriber: about 1 s of 2 Mbit/s video. Each subscriber's
+/// cache holds its own copy of every payload, so this is most of a subscriber's memory
+/// (3 s cost about 1 MiB each). A retransmission older than a second is useless to a live
+/// viewer anyway: the forwarder pauses a subscriber whose packets wait longer than
+/// `max_forward_delay` (500 ms by default) and a lost key frame is re-requested.
+const RTX_CACHE_PACKETS: usize = 512;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(1);
 const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 
 /// Which side the offer comes from.
