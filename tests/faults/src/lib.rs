@@ -1,1 +1,23 @@
 //! Faults, restarts, churn, soak and security tests across the whole Sealcam stack.
+//!
+//! The library holds what the tests in `tests/` share:
+//! * [`stack`]: signaling with the SFU embedded, in-process, restartable on the same
+//!   TCP and UDP addresses (what a process restart looks like to clients);
+//! * [`camera`]: a real `camera-agent` run loop with its own state directory, plus the
+//!   pairing and key-fetch steps a viewer device performs;
+//! * [`viewer`]: a native viewer role that behaves like the web viewer — it reconnects on
+//!   its own, asks for its key, subscribes once it holds one, decrypts and decodes;
+//! * [`procstat`]: RSS, open descriptors and threads of this process, for the soak;
+//! * [`netns`]: network namespaces with a veth pair and `tc netem`, deleted on drop.
+//!
+//! Every wait is a poll against a deadline that only fails the test when exceeded.
+
+pub mod camera;
+pub mod media;
+pub mod netns;
+pub mod procstat;
+pub mod rtp;
+pub mod stack;
+pub mod viewer;
+pub mod wait;
+pub mod ws;
