@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use e2ee::membership::Membership;
 use e2ee::MediaKey;
 use protocol::{ClientMessage, Publish, ServerMessage};
 use tokio::time::{interval, Instant, MissedTickBehavior};
@@ -51,6 +52,9 @@ struct Agent {
     source: VideoSource,
     metrics: Arc<AgentMetrics>,
     membership_stamp: Option<SystemTime>,
+    /// The list as last read from or written to the state file, to roll back to when a
+    /// change cannot be stored.
+    saved_membership: Membership,
     /// A scheduled generation whose envelopes are out, waiting for its grace to pass.
     switch: KeySwitch,
 }
@@ -68,6 +72,7 @@ pub async fn run(
     let state = StateDir::new(&config.state_dir);
     let identity = state.load_identity()?;
     let membership = state.load_membership()?;
+    let saved_membership = membership.clone();
     // Persisted before first use: a restart never reuses a generation.
     let generation = state.reserve_generation()?;
     let key_lifetime = config.rotation_secs.saturating_mul(2).saturating_add(60);
@@ -101,6 +106,7 @@ pub async fn run(
         source,
         metrics,
         membership_stamp,
+        saved_membership,
         switch,
     };
 
@@ -307,7 +313,13 @@ impl Agent {
         effects: Effects,
     ) -> Result<(), AgentError> {
         if effects.membership_changed {
-            self.state.save_membership(self.authority.membership())?;
+            if let Err(e) = self.state.save_membership(self.authority.membership()) {
+                // Nothing of the change is confirmed (its reply is not sent): undo it.
+                self.authority
+                    .restore_membership(self.saved_membership.clone());
+                return Err(e);
+            }
+            self.saved_membership = self.authority.membership().clone();
             self.membership_stamp = modified(&self.state);
             self.metrics.members.store(
                 self.authority.membership().members().len() as u64,
@@ -332,6 +344,7 @@ impl Agent {
         }
         self.membership_stamp = stamp;
         let membership = self.state.load_membership()?;
+        self.saved_membership = membership.clone();
         tracing::info!(
             members = membership.members().len(),
             "membership file changed"

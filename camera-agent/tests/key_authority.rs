@@ -231,3 +231,37 @@ fn cli_revocation_is_noticed_as_lost_access() {
         "no change, no rotation"
     );
 }
+
+#[test]
+fn a_pairing_that_could_not_be_stored_is_rolled_back() {
+    let (mut authority, camera) = authority();
+    let owner = ViewerDevice::generate("owner phone").expect("device");
+    pair(&mut authority, &camera, &owner, "s-owner");
+    // What the run loop last wrote to the state file.
+    let saved = authority.membership().clone();
+
+    let tablet = ViewerDevice::generate("tablet").expect("device");
+    pair(&mut authority, &camera, &tablet, "s-tablet");
+    assert_eq!(authority.membership().members().len(), 2);
+    assert!(!key_request(&mut authority, &tablet, "s-tablet").is_empty());
+
+    // Saving failed: the run loop puts the stored list back.
+    authority.restore_membership(saved.clone());
+    assert_eq!(authority.membership(), &saved);
+    assert!(authority.membership().get(tablet.device_id()).is_none());
+    assert_eq!(
+        authority.session_count(),
+        0,
+        "the tablet's session is forgotten"
+    );
+    assert!(key_request(&mut authority, &tablet, "s-tablet").is_empty());
+    assert_eq!(
+        open_envelopes(
+            &key_request(&mut authority, &owner, "s-owner"),
+            &owner,
+            &camera
+        ),
+        vec![1],
+        "the owner is unaffected"
+    );
+}

@@ -292,6 +292,15 @@ impl KeyAuthority {
         }
     }
 
+    /// Puts back `saved`, the list last stored in the state file, after persisting a
+    /// change failed (a full disk): a pairing or owner command that could not be stored
+    /// must not stay in effect in memory and reach the file with the next save. Nobody
+    /// gains access by this; sessions of devices not on `saved` are forgotten.
+    pub fn restore_membership(&mut self, saved: Membership) {
+        self.membership = saved;
+        self.forget_non_members();
+    }
+
     fn forget_non_members(&mut self) {
         let membership = &self.membership;
         self.sessions

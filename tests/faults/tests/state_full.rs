@@ -90,13 +90,15 @@ async fn a_full_state_disk_never_corrupts_membership_and_recovers_when_freed() {
 
     // A code is issued, then the disk fills up before the device uses it.
     let code = commands::pair(&config, unix_now(), &mut Vec::new()).expect("pair");
-    let tablet = ViewerDevice::generate("tablet").expect("device");
-    let request = tablet.create_enrollment(&code, unix_now()).expect("enroll");
+    let tablet_refused = ViewerDevice::generate("tablet").expect("device");
+    let request = tablet_refused
+        .create_enrollment(&code, unix_now())
+        .expect("enroll");
     let filler = disk.fill();
 
     // A write on the full disk is a clear error naming the path.
     let mut grown = Membership::from_bytes(&good).expect("parses");
-    grown.enroll_paired(tablet.public(), unix_now());
+    grown.enroll_paired(tablet_refused.public(), unix_now());
     let err = state.save_membership(&grown).expect_err("the disk is full");
     assert!(matches!(err, AgentError::StateIo { .. }), "{err:?}");
     let text = err.to_string();
@@ -112,7 +114,7 @@ async fn a_full_state_disk_never_corrupts_membership_and_recovers_when_freed() {
     assert_eq!(std::fs::read(state.membership_path()).expect("read"), good);
     let members = state.load_membership().expect("membership still parses");
     assert_eq!(members.members().len(), 1);
-    assert!(members.get(tablet.device_id()).is_none());
+    assert!(members.get(tablet_refused.device_id()).is_none());
     assert!(!agent.has_ended(), "the agent survives a full disk");
 
     // Space comes back: the agent (reconnected by now) pairs the device with a new code.
@@ -136,9 +138,14 @@ async fn a_full_state_disk_never_corrupts_membership_and_recovers_when_freed() {
     let members = state.load_membership().expect("parses");
     assert!(members.get(tablet.device_id()).is_some());
     assert!(members.get(owner.device_id()).is_some());
-    // Known camera-agent bug (docs/reliability.md): the device whose pairing could not be
-    // stored stays enrolled in memory and is written out with the next successful save,
-    // so the list here has 3 members where 2 are right. Tighten to `== 2` once fixed.
+    // The device whose pairing could not be stored was rolled back in the agent's memory
+    // too, so the next successful save does not bring it in: exactly owner + tablet 2.
+    assert_eq!(
+        members.members().len(),
+        2,
+        "only the pairings that were stored"
+    );
+    assert!(members.get(tablet_refused.device_id()).is_none());
     agent.stop().await.expect("agent stops");
     let _ = stack.stop().await;
     drop(disk);
