@@ -15,7 +15,7 @@ pub mod frames;
 pub mod session;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::{
@@ -144,6 +145,11 @@ pub struct Publisher {
     gathering_done: watch::Receiver<bool>,
     key_requests: mpsc::UnboundedReceiver<()>,
     stats: Arc<PublisherStats>,
+    /// The task moving PLI/FIR to `key_requests`; it waits on the track forever, so it is
+    /// aborted when the publisher goes.
+    forwarder: AbortHandle,
+    /// Set by [`Publisher::close`]; otherwise `Drop` closes the connection.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -222,11 +228,12 @@ impl Publisher {
 
         let stats = Arc::new(PublisherStats::default());
         let (request_tx, key_requests) = mpsc::unbounded_channel();
-        tokio::spawn(forward_key_frame_requests(
+        let forwarder = tokio::spawn(forward_key_frame_requests(
             Arc::clone(&track),
             request_tx,
             Arc::clone(&stats),
-        ));
+        ))
+        .abort_handle();
         Ok(Self {
             pc,
             track,
@@ -235,6 +242,8 @@ impl Publisher {
             gathering_done,
             key_requests,
             stats,
+            forwarder,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -328,11 +337,38 @@ impl Publisher {
         Ok(())
     }
 
-    /// Closes the connection.
+    /// Closes the connection and waits for its driver to stop.
     pub async fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.forwarder.abort();
         if let Err(e) = self.pc.close().await {
             tracing::debug!(error = %e, "closing publisher");
         }
+    }
+}
+
+impl Drop for Publisher {
+    /// A publisher dropped unclosed — the session future cancelled at shutdown, or a `?`
+    /// between `create` and the end of the session — must still release its connection:
+    /// webrtc-rs 0.21 merely *detaches* the driver task of a connection dropped without
+    /// `close()`, and that task then runs forever holding its UDP socket (the soak saw
+    /// two descriptors and two tasks more per camera reconnect). `Drop` cannot await, so
+    /// the close runs as its own short task.
+    fn drop(&mut self) {
+        self.forwarder.abort();
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime left means the process is ending; the OS reclaims everything.
+            return;
+        };
+        let pc = Arc::clone(&self.pc);
+        runtime.spawn(async move {
+            if let Err(e) = pc.close().await {
+                tracing::debug!(error = %e, "closing a dropped publisher");
+            }
+        });
     }
 }
 
