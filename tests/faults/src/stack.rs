@@ -55,14 +55,7 @@ impl Stack {
     /// # Panics
     /// When an address cannot be bound.
     pub async fn start(options: StackOptions) -> Self {
-        let sfu = sfu::Sfu::start(sfu::SfuConfig {
-            bind: options.udp,
-            public_ip: options.public_ip,
-            workers: 1,
-            ..sfu::SfuConfig::default()
-        })
-        .await
-        .expect("the SFU binds");
+        let sfu = start_sfu(&options).await;
         let mut config = ServerConfig::local(TokenSecret::new(SECRET.to_vec()).expect("secret"));
         config.listen = options.http;
         config.idle_timeout = options.idle_timeout;
@@ -110,6 +103,32 @@ impl Stack {
     pub async fn restart(self) -> Self {
         let options = self.stop().await;
         Self::start(options).await
+    }
+}
+
+/// Starts the SFU on `options.udp`. On a restart the old SFU's sockets may still be
+/// closing for a moment after its shutdown returned (seen as `AddrInUse` about one run in
+/// five on a loaded machine): binding is retried until the deadline.
+async fn start_sfu(options: &StackOptions) -> sfu::Sfu {
+    let deadline = tokio::time::Instant::now() + crate::wait::DEADLINE;
+    loop {
+        let started = sfu::Sfu::start(sfu::SfuConfig {
+            bind: options.udp,
+            public_ip: options.public_ip,
+            workers: 1,
+            ..sfu::SfuConfig::default()
+        })
+        .await;
+        match started {
+            Ok(sfu) => return sfu,
+            Err(sfu::SfuError::Io(e))
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the SFU binds {}: {e:?}", options.udp),
+        }
     }
 }
 
