@@ -43,8 +43,13 @@ pub(crate) struct SendBatch {
 }
 
 impl Default for SendBatch {
+    /// sendmmsg batching without segmentation offload. With offload on, a webrtc-rs
+    /// subscriber on loopback lost the first packet of its key-frame replay (the STAP-A
+    /// carrying SPS/PPS), so its first frame failed to decrypt
+    /// (camera-agent/tests/publish_sfu.rs, late joiner). Until that is understood,
+    /// offload stays off; `SendBatch::new(true)` keeps the code path tested.
     fn default() -> Self {
-        Self::new(true)
+        Self::new(false)
     }
 }
 
