@@ -43,13 +43,10 @@ pub(crate) struct SendBatch {
 }
 
 impl Default for SendBatch {
-    /// sendmmsg batching without segmentation offload. With offload on, a webrtc-rs
-    /// subscriber on loopback lost the first packet of its key-frame replay (the STAP-A
-    /// carrying SPS/PPS), so its first frame failed to decrypt
-    /// (camera-agent/tests/publish_sfu.rs, late joiner). Until that is understood,
-    /// offload stays off; `SendBatch::new(true)` keeps the code path tested.
+    /// sendmmsg batching with segmentation offload where the kernel has it (only media
+    /// datagrams are merged: see [`is_media`]).
     fn default() -> Self {
-        Self::new(false)
+        Self::new(true)
     }
 }
 
@@ -163,10 +160,11 @@ fn plan(
         let size = first.len();
         let mut count = 1;
         let mut bytes = size;
-        if segmentation && size > 0 {
+        if segmentation && size > 0 && is_media(first) {
             while let Some(&next) = order.get(position + count) {
                 let (to, datagram) = &queue[next];
                 let fits = to == destination
+                    && is_media(datagram)
                     && datagram.len() <= size
                     && count < MAX_SEGMENTS
                     && bytes + datagram.len() <= MAX_SEGMENTED_BYTES;
@@ -189,6 +187,14 @@ fn plan(
     }
 }
 
+/// SRTP or SRTCP (RFC 7983: first byte 128..=191). Only these share a segmented send:
+/// a receiver that coalesces segments (UDP GRO, as webrtc-rs enables) hands it the whole
+/// span at once, and a DTLS handshake record followed in the same span by the first SRTP
+/// packet made webrtc-rs read that packet before its SRTP keys were installed.
+fn is_media(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| (128..192).contains(b))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -204,7 +210,10 @@ mod tests {
             7 => 40 + i % 13,
             _ => 1200,
         };
-        (0..len).map(|b| (b * 31 + i * 7) as u8).collect()
+        // First byte of an RTP header (version 2): segmented sends carry media only.
+        let mut datagram: Vec<u8> = (0..len).map(|b| (b * 31 + i * 7) as u8).collect();
+        datagram[0] = 0x80;
+        datagram
     }
 
     fn receiver() -> UdpSocket {
@@ -262,20 +271,23 @@ mod tests {
     fn plan_merges_equal_runs_per_destination_and_keeps_their_order() {
         let a: SocketAddr = "127.0.0.1:1000".parse().expect("addr");
         let b: SocketAddr = "127.0.0.1:2000".parse().expect("addr");
+        // First bytes 0x81.. stand for SRTP; 22 is a DTLS handshake record.
         let queue = vec![
-            (b, vec![1; 100]),
-            (a, vec![2; 100]),
-            (b, vec![3; 100]),
-            (a, vec![4; 100]),
-            (a, vec![5; 60]), // shorter: ends the run
-            (a, vec![6; 100]),
-            (b, vec![7; 120]), // longer: starts a new run
+            (b, vec![0x81; 100]),
+            (a, vec![0x82; 100]),
+            (b, vec![0x83; 100]),
+            (a, vec![0x84; 100]),
+            (a, vec![0x85; 60]), // shorter: ends the run
+            (a, vec![0x86; 100]),
+            (b, vec![0x87; 120]), // longer: starts a new run
+            (b, vec![22; 120]),   // DTLS: never merged, nor anything after it
+            (b, vec![0x88; 100]),
         ];
         let (mut order, mut spans) = (Vec::new(), Vec::new());
         plan(&queue, true, &mut order, &mut spans);
         assert_eq!(
             order,
-            vec![1, 3, 4, 5, 0, 2, 6],
+            vec![1, 3, 4, 5, 0, 2, 6, 7, 8],
             "grouped, stable per destination"
         );
         let shape: Vec<(usize, usize, usize)> = spans
@@ -284,10 +296,17 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            vec![(0, 3, 100), (3, 1, 100), (4, 2, 100), (6, 1, 120)]
+            vec![
+                (0, 3, 100),
+                (3, 1, 100),
+                (4, 2, 100),
+                (6, 1, 120),
+                (7, 1, 120),
+                (8, 1, 100)
+            ]
         );
         plan(&queue, false, &mut order, &mut spans);
-        assert_eq!(order, (0..7).collect::<Vec<_>>());
+        assert_eq!(order, (0..9).collect::<Vec<_>>());
         assert!(spans.iter().all(|s| s.count == 1));
     }
 
