@@ -13,6 +13,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/kernel_floor.rs"]
+mod kernel_floor;
 
 use std::time::{Duration, Instant};
 
@@ -156,6 +158,12 @@ fn main() {
     println!(
         "1 camera, {} kbit/s, {FPS} fps, {PAYLOAD}-byte packets, {seconds} s per run",
         BITRATE / 1000
+    );
+    let (user, system) = kernel_floor::per_datagram(PAYLOAD + 40, thread_cpu);
+    println!(
+        "kernel floor: {:.2} µs CPU per {}-byte datagram sent to a loopback socket (user {user:.2} + system {system:.2}), no SFU work",
+        user + system,
+        PAYLOAD + 40
     );
     for viewers in counts {
         runtime.block_on(run(viewers, seconds));
