@@ -105,67 +105,157 @@ impl KeyframeWatch {
 }
 
 /// Drives `rtc` until `stop` flips or the peer fails, recording into `record`.
+///
+/// The SFU sends each frame's packets to a subscriber in one burst, so after a wake-up the
+/// loop drains every datagram already queued on the socket before it waits again: one
+/// task wake-up and one timer update per burst rather than per packet keep the generator
+/// far cheaper per subscriber than the server it measures.
 pub(crate) async fn drive(
     mut rtc: Rtc,
     socket: UdpSocket,
     ledger: Arc<Ledger>,
-    mut record: Record,
+    record: Record,
     loss: Option<Loss>,
     progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
 ) -> Record {
     let Ok(local) = socket.local_addr() else {
+        let mut record = record;
         record.error = Some("socket has no local address".to_owned());
         return progress.fail(record);
     };
-    let mut rng = Rng::new(loss.map_or(1, |l| l.seed));
-    let mut keyframes = KeyframeWatch::default();
+    let mut peer = Peer {
+        socket,
+        local,
+        ledger,
+        record,
+        loss,
+        rng: Rng::new(loss.map_or(1, |l| l.seed)),
+        keyframes: KeyframeWatch::default(),
+        progress,
+        last_rx: Instant::now(),
+    };
     let mut buf = vec![0u8; 2048];
-    let mut last_rx = Instant::now();
+    let timer = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(timer);
     loop {
-        // str0m's run-loop contract: drain outputs until it asks for a timeout.
-        let timeout = loop {
+        let timeout = match peer.drain_outputs(&mut rtc).await {
+            Ok(timeout) => timeout,
+            Err(error) => return peer.fail(error),
+        };
+        if !rtc.is_alive() {
+            return peer.fail("peer closed".to_owned());
+        }
+        let deadline = tokio::time::Instant::from_std(timeout);
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        let outcome = tokio::select! {
+            biased;
+            _ = stop.changed() => return peer.record,
+            received = peer.socket.recv_from(&mut buf) => match received {
+                Ok((n, source)) => peer.burst(&mut rtc, &mut buf, n, source).await,
+                Err(_) => Ok(()),
+            },
+            () = &mut timer => rtc
+                .handle_input(Input::Timeout(Instant::now()))
+                .map_err(|e| format!("rtc input: {e}")),
+        };
+        if let Err(error) = outcome {
+            return peer.fail(error);
+        }
+    }
+}
+
+/// One subscriber's socket and what it has recorded so far.
+struct Peer {
+    socket: UdpSocket,
+    local: std::net::SocketAddr,
+    ledger: Arc<Ledger>,
+    record: Record,
+    loss: Option<Loss>,
+    rng: Rng,
+    keyframes: KeyframeWatch,
+    progress: Arc<Progress>,
+    /// When the latest datagram was taken off the socket: the receive time of the
+    /// packets it yields (str0m's processing is not forwarding delay).
+    last_rx: Instant,
+}
+
+impl Peer {
+    /// str0m's run-loop contract: drain outputs until it asks for a timeout.
+    async fn drain_outputs(&mut self, rtc: &mut Rtc) -> Result<Instant, String> {
+        loop {
             match rtc.poll_output() {
-                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Timeout(t)) => return Ok(t),
                 Ok(Output::Transmit(t)) => {
-                    let _ = socket.send_to(&t.contents, t.destination).await;
+                    let _ = self.socket.send_to(&t.contents, t.destination).await;
                 }
                 Ok(Output::Event(event)) => {
                     if matches!(event, Event::Connected) {
-                        progress.connected.fetch_add(1, Ordering::AcqRel);
+                        self.progress.connected.fetch_add(1, Ordering::AcqRel);
                     }
-                    on_event(event, &ledger, &mut record, &mut keyframes, last_rx);
+                    on_event(
+                        event,
+                        &self.ledger,
+                        &mut self.record,
+                        &mut self.keyframes,
+                        self.last_rx,
+                    );
                 }
-                Err(e) => {
-                    record.error = Some(format!("rtc failed: {e}"));
-                    return finish(record, &progress);
-                }
+                Err(e) => return Err(format!("rtc failed: {e}")),
             }
-        };
-        if !rtc.is_alive() {
-            record.error.get_or_insert_with(|| "peer closed".to_owned());
-            return finish(record, &progress);
         }
-        let input = tokio::select! {
-            biased;
-            _ = stop.changed() => return record,
-            received = socket.recv_from(&mut buf) => {
-                let Ok((n, source)) = received else { continue };
-                last_rx = Instant::now();
-                let datagram = &buf[..n];
-                if is_rtp(datagram) && loss.is_some_and(|l| rng.chance(l.probability)) {
-                    record.dropped_by_loss += 1;
-                    continue;
+    }
+
+    /// Feeds the datagram in `buf[..n]`, then every one already queued on the socket.
+    async fn burst(
+        &mut self,
+        rtc: &mut Rtc,
+        buf: &mut [u8],
+        mut n: usize,
+        mut source: std::net::SocketAddr,
+    ) -> Result<(), String> {
+        loop {
+            self.feed(rtc, &buf[..n], source)?;
+            match self.socket.try_recv_from(buf) {
+                Ok((next, from)) => {
+                    // Each input's events and answers before the next input.
+                    self.drain_outputs(rtc).await?;
+                    (n, source) = (next, from);
                 }
-                let Ok(contents) = datagram.try_into() else { continue };
-                Input::Receive(last_rx, Receive { proto: Protocol::Udp, source, destination: local, contents })
+                Err(_) => return Ok(()),
             }
-            _ = tokio::time::sleep_until(timeout.into()) => Input::Timeout(Instant::now()),
-        };
-        if let Err(e) = rtc.handle_input(input) {
-            record.error = Some(format!("rtc input: {e}"));
-            return finish(record, &progress);
         }
+    }
+
+    fn feed(
+        &mut self,
+        rtc: &mut Rtc,
+        datagram: &[u8],
+        source: std::net::SocketAddr,
+    ) -> Result<(), String> {
+        self.last_rx = Instant::now();
+        if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {
+            self.record.dropped_by_loss += 1;
+            return Ok(());
+        }
+        let Ok(contents) = datagram.try_into() else {
+            return Ok(());
+        };
+        let receive = Receive {
+            proto: Protocol::Udp,
+            source,
+            destination: self.local,
+            contents,
+        };
+        rtc.handle_input(Input::Receive(self.last_rx, receive))
+            .map_err(|e| format!("rtc input: {e}"))
+    }
+
+    fn fail(mut self, error: String) -> Record {
+        self.record.error.get_or_insert(error);
+        finish(self.record, &self.progress)
     }
 }
 
