@@ -8,11 +8,14 @@
 //! * [`viewer`]: a native viewer role that behaves like the web viewer — it reconnects on
 //!   its own, asks for its key, subscribes once it holds one, decrypts and decodes;
 //! * [`procstat`]: RSS, open descriptors and threads of this process, for the soak;
-//! * [`netns`]: network namespaces with a veth pair and `tc netem`, deleted on drop.
+//! * [`netns`]: network namespaces with a veth pair, deleted on drop;
+//! * [`impair`]: seeded loss and jitter for the clients in such a namespace (what
+//!   `tc netem` would do, in userspace).
 //!
 //! Every wait is a poll against a deadline that only fails the test when exceeded.
 
 pub mod camera;
+pub mod impair;
 pub mod media;
 pub mod netns;
 pub mod procstat;

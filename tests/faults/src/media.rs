@@ -198,7 +198,7 @@ async fn read_track(track: Arc<dyn TrackRemote>, frames: mpsc::UnboundedSender<V
             continue;
         };
         let header = &packet.header;
-        if let Some(frame) = assembler.push(
+        for frame in assembler.push(
             header.sequence_number,
             header.timestamp,
             header.marker,

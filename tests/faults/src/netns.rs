@@ -1,6 +1,7 @@
 //! Network namespaces for impairment tests: one namespace joined to the host by a veth
-//! pair, with `tc netem` on both ends. Names are unique per run (process id and a
-//! counter) and everything is deleted on drop, on success or panic alike.
+//! pair (the impairment itself is [`crate::impair`], as this kernel has no `tc netem`).
+//! Names are unique per run (process id and a counter) and everything is deleted on drop,
+//! on success or panic alike.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
@@ -92,43 +93,18 @@ impl NetNs {
         ])?;
         inside(&["ip", "link", "set", &ns_dev, "up"])?;
         inside(&["ip", "link", "set", "lo", "up"])?;
-        Ok(ns)
-    }
-
-    /// Applies `netem` with `params` (e.g. `loss 5% delay 50ms 50ms`) on both ends, so
-    /// each direction is impaired once.
-    ///
-    /// # Errors
-    /// When `tc` or the kernel's netem qdisc is unavailable.
-    pub fn netem(&self, params: &str) -> Result<(), String> {
-        let params: Vec<&str> = params.split_whitespace().collect();
-        let mut host = vec![
-            "tc",
-            "qdisc",
-            "add",
-            "dev",
-            self.host_dev.as_str(),
-            "root",
-            "netem",
-        ];
-        host.extend_from_slice(&params);
-        run(&host).map_err(|e| format!("{e} (the kernel needs sch_netem)"))?;
-        let ns_dev = self.host_dev.replacen("sch", "scn", 1);
-        let mut inside = vec![
+        // The host is the namespace's gateway, as a home router would be. Without any
+        // route, joining a multicast group fails (ENODEV) and webrtc-rs cannot set up its
+        // mDNS socket, so no peer connection could even be created in here.
+        inside(&[
             "ip",
-            "netns",
-            "exec",
-            self.name.as_str(),
-            "tc",
-            "qdisc",
+            "route",
             "add",
-            "dev",
-            ns_dev.as_str(),
-            "root",
-            "netem",
-        ];
-        inside.extend_from_slice(&params);
-        run(&inside).map_err(|e| format!("{e} (the kernel needs sch_netem)"))
+            "default",
+            "via",
+            &ns.host_ip.to_string(),
+        ])?;
+        Ok(ns)
     }
 }
 

@@ -85,6 +85,12 @@ impl Stack {
         format!("ws://{}/ws", self.http)
     }
 
+    /// The SFU's UDP socket address.
+    #[must_use]
+    pub const fn udp_addr(&self) -> SocketAddr {
+        self.options.udp
+    }
+
     /// The HTTP address.
     #[must_use]
     pub const fn http_addr(&self) -> SocketAddr {
