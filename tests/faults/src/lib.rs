@@ -7,8 +7,13 @@
 //!   pairing and key-fetch steps a viewer device performs;
 //! * [`viewer`]: a native viewer role that behaves like the web viewer — it reconnects on
 //!   its own, asks for its key, subscribes once it holds one, decrypts and decodes;
+//! * [`media`]: that viewer's receive-only WebRTC peer (test-support's, with the agent's
+//!   H.264 profile);
 //! * [`procstat`]: RSS, open descriptors and threads of this process, for the soak;
 //! * [`netns`]: network namespaces with a veth pair and `tc netem`, deleted on drop.
+//!
+//! The signaling client ([`test_support::ws::ViewerWs`]) and the H.264 reassembly come
+//! from the workspace's `test-support` crate, shared with the other test crates.
 //!
 //! Every wait is a poll against a deadline that only fails the test when exceeded.
 
@@ -16,8 +21,6 @@ pub mod camera;
 pub mod media;
 pub mod netns;
 pub mod procstat;
-pub mod rtp;
 pub mod stack;
 pub mod viewer;
 pub mod wait;
-pub mod ws;

@@ -11,9 +11,9 @@ use e2ee::Error;
 use fault_tests::camera::{self, Camera};
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::DEADLINE;
-use fault_tests::ws::ViewerWs;
 use protocol::Role;
 use std::time::Duration;
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 
