@@ -9,71 +9,32 @@
 #[path = "support/stack.rs"]
 mod stack;
 mod support;
-#[path = "support/ws.rs"]
-mod ws;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use camera_agent::commands::{self, unix_now};
-use camera_agent::config::AgentConfig;
 use camera_agent::keys::payload::{decode, encode};
-use camera_agent::metrics::AgentMetrics;
 use camera_agent::source::testsrc::pattern::TestPattern;
 use e2ee::frame::{Codec, FrameReceiver};
 use e2ee::identity::{CameraPublic, ViewerDevice};
 use e2ee::MediaKey;
 use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
-use stack::{agent_config, any_local, start_signaling, tokens, wait_until};
+use stack::{
+    agent_config, any_local, pair, start_signaling, tokens, viewer_ws, wait_until, RunningAgent,
+};
 use support::{start_sfu, Viewer, DEADLINE};
-use ws::WsViewer;
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 /// How long the agent may take to (re)publish on a loaded machine.
 const LIMIT: Duration = Duration::from_secs(60);
 
-async fn pair(
-    ws: &mut WsViewer,
-    config: &AgentConfig,
-    device: &ViewerDevice,
-) -> (CameraPublic, u8) {
-    let code = commands::pair(config, unix_now(), &mut Vec::new()).expect("pair command");
-    let request = device
-        .create_enrollment(&code, unix_now())
-        .expect("enrollment");
-    ws.relay_to_camera("pair_request", CAMERA, encode(&request))
-        .await;
-    let reply = decode(
-        &ws.relay_payload("pair_response", DEADLINE)
-            .await
-            .expect("pair_response"),
-    )
-    .expect("b64");
-    assert_eq!(
-        reply[0],
-        0x00,
-        "pairing accepted: {:?}",
-        String::from_utf8_lossy(&reply[1..])
-    );
-    let camera = CameraPublic::from_bytes(&reply[1..reply.len() - 1]).expect("camera public");
-    code.verify_camera(&camera)
-        .expect("camera matches the code");
-    (camera, reply[reply.len() - 1])
-}
-
-async fn fetch_key(ws: &mut WsViewer, device: &ViewerDevice, camera: &CameraPublic) -> MediaKey {
-    ws.relay_to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
-        .await;
-    let envelope = decode(
-        &ws.relay_payload("key_envelope", DEADLINE)
-            .await
-            .expect("key_envelope"),
-    )
-    .expect("b64");
-    device
-        .open_media_key(&envelope, camera, unix_now())
+async fn fetch_key(ws: &mut ViewerWs, device: &ViewerDevice, camera: &CameraPublic) -> MediaKey {
+    test_support::pairing::fetch_key(ws, CAMERA, device, camera, DEADLINE)
+        .await
         .expect("envelope opens")
 }
 
@@ -116,40 +77,30 @@ async fn pair_watch_revoke_and_survive_a_signaling_restart() {
     let url = format!("ws://{addr}/ws");
     let config = agent_config(dir.path(), CAMERA, &url, &camera_token);
     commands::init(&config, &mut Vec::new()).expect("init");
-    let metrics = Arc::new(AgentMetrics::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(camera_agent::run::run(
-        config.clone(),
-        Arc::clone(&metrics),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    wait_until(LIMIT, "the agent to publish", || {
-        metrics.frames_sent.load(Ordering::Relaxed) > 0
-    })
-    .await;
+    let agent = RunningAgent::start_publishing(&config, LIMIT).await;
+    let metrics = Arc::clone(&agent.metrics);
 
     // Pairing through signaling: the first device becomes owner, the second a viewer.
     let (owner, guest) = (
         ViewerDevice::generate("owner phone").expect("d"),
         ViewerDevice::generate("guest").expect("d"),
     );
-    let mut owner_ws = WsViewer::connect(&url, &viewer_token).await;
-    let mut guest_ws = WsViewer::connect(&url, &viewer_token).await;
-    let (camera, role) = pair(&mut owner_ws, &config, &owner).await;
+    let mut owner_ws = viewer_ws(&url, &viewer_token).await;
+    let mut guest_ws = viewer_ws(&url, &viewer_token).await;
+    let (camera, role) = pair(&mut owner_ws, &config, &owner, DEADLINE).await;
     assert_eq!(role, 0x01);
-    assert_eq!(pair(&mut guest_ws, &config, &guest).await.1, 0x02);
+    assert_eq!(pair(&mut guest_ws, &config, &guest, DEADLINE).await.1, 0x02);
     let owner_key = fetch_key(&mut owner_ws, &owner, &camera).await;
     let guest_key = fetch_key(&mut guest_ws, &guest, &camera).await;
     assert_eq!(owner_key, guest_key);
 
     // An unpaired device asks and gets nothing.
     let stranger = ViewerDevice::generate("stranger").expect("d");
-    let mut stranger_ws = WsViewer::connect(&url, &viewer_token).await;
+    let mut stranger_ws = viewer_ws(&url, &viewer_token).await;
     stranger_ws
-        .relay_to_camera("key_request", CAMERA, encode(&stranger.public().to_bytes()))
-        .await;
+        .relay("key_request", CAMERA, encode(&stranger.public().to_bytes()))
+        .await
+        .expect("key_request sent");
     assert!(stranger_ws
         .relay_payload("key_envelope", Duration::from_secs(2))
         .await
@@ -227,8 +178,9 @@ async fn pair_watch_revoke_and_survive_a_signaling_restart() {
         .await
         .is_none());
     guest_ws
-        .relay_to_camera("key_request", CAMERA, encode(&guest.public().to_bytes()))
-        .await;
+        .relay("key_request", CAMERA, encode(&guest.public().to_bytes()))
+        .await
+        .expect("key_request sent");
     assert!(guest_ws
         .relay_payload("key_envelope", Duration::from_secs(2))
         .await
@@ -254,11 +206,7 @@ async fn pair_watch_revoke_and_survive_a_signaling_restart() {
     late_rx.add_key(&new_key);
     watch_frames(&mut late, &mut late_rx, 20).await;
 
-    let _ = stop.send(());
-    agent
-        .await
-        .expect("agent task")
-        .expect("agent stops cleanly");
+    agent.stop().await;
     shutdown.shutdown();
     let _ = server.await;
     sfu.shutdown().await;

@@ -6,8 +6,6 @@
 #[path = "support/stack.rs"]
 mod stack;
 mod support;
-#[path = "support/ws.rs"]
-mod ws;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -16,15 +14,13 @@ use std::time::Duration;
 
 use camera_agent::commands::{self, unix_now};
 use camera_agent::keys::payload::{decode, encode};
-use camera_agent::metrics::AgentMetrics;
 use camera_agent::state::StateDir;
 use e2ee::frame::{Codec, FrameReceiver};
 use e2ee::identity::ViewerDevice;
 use e2ee::{Error, MediaKey};
-use stack::{agent_config, any_local, start_signaling, tokens, wait_until};
+use stack::{agent_config, any_local, start_signaling, tokens, viewer_ws, RunningAgent};
 use support::{start_sfu, Viewer, DEADLINE};
 use tokio::sync::mpsc;
-use ws::WsViewer;
 
 const CAMERA: &str = "garden";
 /// Frames a viewer must decrypt under the new generation after the switch.
@@ -61,25 +57,15 @@ async fn a_paired_viewer_decrypts_every_frame_across_a_scheduled_rotation() {
     membership.enroll_paired(device.public(), unix_now());
     state.save_membership(&membership).expect("save");
 
-    let metrics = Arc::new(AgentMetrics::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(camera_agent::run::run(
-        config.clone(),
-        Arc::clone(&metrics),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    wait_until(Duration::from_secs(60), "the agent to publish", || {
-        metrics.frames_sent.load(Ordering::Relaxed) > 0
-    })
-    .await;
+    let agent = RunningAgent::start_publishing(&config, Duration::from_secs(60)).await;
+    let metrics = Arc::clone(&agent.metrics);
 
     // Ask once; every later generation is pushed unasked. Keys are opened in their own
     // task and handed over as they arrive.
-    let mut ws = WsViewer::connect(&url, &viewer_token).await;
-    ws.relay_to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
-        .await;
+    let mut ws = viewer_ws(&url, &viewer_token).await;
+    ws.relay("key_request", CAMERA, encode(&device.public().to_bytes()))
+        .await
+        .expect("key_request sent");
     let (keys_tx, mut keys) = mpsc::unbounded_channel::<MediaKey>();
     let key_task = tokio::spawn(async move {
         while let Some(payload) = ws.relay_payload("key_envelope", DEADLINE * 4).await {
@@ -164,11 +150,7 @@ async fn a_paired_viewer_decrypts_every_frame_across_a_scheduled_rotation() {
         "received {received} of {span} frames"
     );
 
-    let _ = stop.send(());
-    agent
-        .await
-        .expect("agent task")
-        .expect("agent stops cleanly");
+    agent.stop().await;
     key_task.abort();
     shutdown.shutdown();
     let _ = server.await;

@@ -31,7 +31,7 @@ async fn camera_and_viewer_reach_connected_through_the_embedded_sfu() {
     let grant = ["front-door".to_owned()];
     let ttl = Duration::from_secs(600);
 
-    let mut viewer = Client::connect(addr).await;
+    let mut viewer = Client::connect(addr, DEADLINE).await;
     viewer
         .hello(
             &authority
@@ -42,7 +42,7 @@ async fn camera_and_viewer_reach_connected_through_the_embedded_sfu() {
     viewer.expect_status("front-door", false, false).await;
 
     // Camera: offer → signaling → SFU → answer → ICE/DTLS with the SFU's UDP port.
-    let mut camera = Client::connect(addr).await;
+    let mut camera = Client::connect(addr, DEADLINE).await;
     camera
         .hello(
             &authority

@@ -301,7 +301,7 @@ async fn a_replayed_token_gets_only_its_own_grant() {
     let server = start().await;
     let (_camera, mut first, first_welcome) = server.camera_and_viewer("porch").await;
     let token = server.token(Role::Viewer, &["porch"]);
-    let mut replay = Client::connect(server.addr).await;
+    let mut replay = Client::connect(server.addr, DEADLINE).await;
     let replayed = replay.hello(&token).await;
     assert_eq!(replayed.cameras, vec!["porch".to_owned()]);
     replay

@@ -4,19 +4,17 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
-use std::io::ErrorKind;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
-use str0m::net::Receive;
+use str0m::media::{Direction, Mid, Pt};
 use str0m::rtp::RtpWrite;
-use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use str0m::{Candidate, Event, Rtc, RtcConfig};
+use test_support::str0m_peer::{after_recv, drain, remote_pt, rtp_mode, Offer, Polled};
 
 pub use super::loss::{is_rtp, Loss};
 pub use super::rng::Rng;
@@ -62,10 +60,8 @@ enum Cmd {
 
 /// An offer made, waiting for the SFU's answer.
 pub struct Pending {
-    rtc: Rtc,
-    pending: SdpPendingOffer,
+    pending: Offer,
     transport: Transport,
-    mid: Mid,
     /// Longest sleep between command checks: short for a camera that writes media,
     /// longer for viewers so hundreds of them do not spin the CPU.
     max_wait: Duration,
@@ -82,7 +78,7 @@ pub struct Client {
 }
 
 fn config(codec: TestCodec, subscriber_pts: bool) -> RtcConfig {
-    let mut config = RtcConfig::new().set_rtp_mode(true).clear_codecs();
+    let mut config = rtp_mode();
     match (codec, subscriber_pts) {
         (TestCodec::Vp8, _) => config = config.enable_vp8(true),
         (TestCodec::H264, false) => config = config.enable_h264(true),
@@ -128,37 +124,28 @@ impl Pending {
         transport: Transport,
         candidate: Candidate,
     ) -> Self {
-        let mut rtc = config(codec, direction == Direction::RecvOnly).build(Instant::now());
-        rtc.add_local_candidate(candidate);
-        let mut change = rtc.sdp_api();
-        let mid = change.add_media(MediaKind::Video, direction, None, None, None);
-        let (offer, pending) = change.apply().expect("offer");
+        let config = config(codec, direction == Direction::RecvOnly);
+        let pending = Offer::new(config, direction, candidate).expect("offer");
         let max_wait = if direction == Direction::SendOnly {
             Duration::from_millis(2)
         } else {
             Duration::from_millis(20)
         };
         Self {
-            rtc,
+            offer: pending.sdp.clone(),
             pending,
             transport,
-            mid,
             max_wait,
-            offer: offer.to_sdp_string(),
         }
     }
 
     /// Apply the SFU's answer and start the client thread.
-    pub fn start(mut self, answer: &str, loss: Option<Loss>) -> Client {
-        let answer = SdpAnswer::from_sdp_string(answer).expect("SFU answer parses");
-        self.rtc
-            .sdp_api()
-            .accept_answer(self.pending, answer)
-            .expect("answer accepted");
+    pub fn start(self, answer: &str, loss: Option<Loss>) -> Client {
+        let (rtc, mid) = self.pending.accept(answer).expect("answer accepted");
         let observed = Arc::new(Mutex::new(Observed::default()));
         let (cmd, rx) = mpsc::channel();
         let shared = Arc::clone(&observed);
-        let (rtc, transport, mid, max_wait) = (self.rtc, self.transport, self.mid, self.max_wait);
+        let (transport, max_wait) = (self.transport, self.max_wait);
         let runner = Runner {
             rtc,
             transport,
@@ -178,20 +165,15 @@ impl Pending {
     }
 }
 
+/// The camera's H.264 (packetization mode 1, constrained baseline 42e01f) if the answer
+/// has it, else whatever it accepted first.
 fn pick_send_pt(rtc: &Rtc, mid: Mid) -> Option<Pt> {
-    let remote = rtc.media(mid)?.remote_pts().to_vec();
-    let params = rtc.codec_config().params();
-    let ok = |p: &&str0m::format::PayloadParams| remote.contains(&p.pt());
-    params
-        .iter()
-        .filter(ok)
-        .find(|p| {
-            p.spec().codec == Codec::H264
-                && p.spec().format.packetization_mode == Some(1)
-                && p.spec().format.profile_level_id == Some(0x42e01f)
-        })
-        .or_else(|| params.iter().find(ok))
-        .map(|p| p.pt())
+    remote_pt(rtc, mid, |p| {
+        p.spec().codec == Codec::H264
+            && p.spec().format.packetization_mode == Some(1)
+            && p.spec().format.profile_level_id == Some(0x42e01f)
+    })
+    .or_else(|| remote_pt(rtc, mid, |_| true))
 }
 
 /// Everything the client thread owns.
@@ -225,25 +207,23 @@ impl Runner {
         let mut next_seq: u64 = 1;
         let (mut rtp_out, mut rtp_in) = (0u64, 0u64);
         loop {
-            // Drain to the next timeout (str0m run-loop contract).
-            let timeout = loop {
-                match rtc.poll_output() {
-                    Ok(Output::Timeout(t)) => break t,
-                    Ok(Output::Transmit(t)) => {
-                        let rtp = is_rtp(&t.contents);
-                        rtp_out += u64::from(rtp);
-                        let lose = loss
-                            .as_ref()
-                            .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
-                        if lose {
-                            lock(&observed).dropped_by_loss += 1;
-                        } else {
-                            transport.send(&t.contents, t.destination);
-                        }
+            let drained = drain(&mut rtc, |polled| match polled {
+                Polled::Transmit(t) => {
+                    let rtp = is_rtp(&t.contents);
+                    rtp_out += u64::from(rtp);
+                    let lose = loss
+                        .as_ref()
+                        .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
+                    if lose {
+                        lock(&observed).dropped_by_loss += 1;
+                    } else {
+                        transport.send(&t.contents, t.destination);
                     }
-                    Ok(Output::Event(event)) => on_event(event, &observed),
-                    Err(_) => return,
                 }
+                Polled::Event(event) => on_event(event, &observed),
+            });
+            let Ok(timeout) = drained else {
+                return;
             };
             match commands.try_recv() {
                 Ok(Cmd::Write {
@@ -279,33 +259,21 @@ impl Runner {
             let wait = timeout
                 .saturating_duration_since(Instant::now())
                 .clamp(Duration::from_millis(1), max_wait);
-            let input = match transport.recv(&mut buf, wait) {
-                Ok((n, source)) => {
-                    let rtp = is_rtp(&buf[..n]);
-                    rtp_in += u64::from(rtp);
-                    let lose = loss
-                        .as_ref()
-                        .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
-                    if lose {
-                        lock(&observed).dropped_by_loss += 1;
-                        continue;
-                    }
-                    let Ok(contents) = buf[..n].try_into() else {
-                        continue;
-                    };
-                    Input::Receive(
-                        Instant::now(),
-                        Receive {
-                            proto,
-                            source,
-                            destination: local,
-                            contents,
-                        },
-                    )
+            let received = transport.recv(&mut buf, wait);
+            if let Ok((n, _)) = received {
+                let rtp = is_rtp(&buf[..n]);
+                rtp_in += u64::from(rtp);
+                let lose = loss
+                    .as_ref()
+                    .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
+                if lose {
+                    lock(&observed).dropped_by_loss += 1;
+                    continue;
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    Input::Timeout(Instant::now())
-                }
+            }
+            let input = match after_recv(received, &buf, proto, local) {
+                Ok(Some(input)) => input,
+                Ok(None) => continue,
                 Err(_) => return,
             };
             if rtc.handle_input(input).is_err() {

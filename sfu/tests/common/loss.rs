@@ -20,8 +20,5 @@ impl Loss {
     }
 }
 
-pub fn is_rtp(datagram: &[u8]) -> bool {
-    datagram.len() > 12
-        && (128..192).contains(&datagram[0])
-        && !(64..96).contains(&(datagram[1] & 0x7f))
-}
+/// Loss applies to RTP only: the demultiplexing test-support shares with every peer.
+pub use test_support::rtp::is_rtp;

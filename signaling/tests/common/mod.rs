@@ -9,11 +9,10 @@ pub mod raw;
 pub mod webrtc;
 pub use http::{http_get, HttpResponse};
 pub use raw::RawClient;
+/// The protocol client (shared with the other test crates): every step is an assertion.
+pub use test_support::ws::TestClient as Client;
 
-use futures_util::{SinkExt, StreamExt};
-use protocol::{
-    AccessToken, ClientMessage, ErrorCode, Hello, Role, ServerMessage, Welcome, PROTOCOL_VERSION,
-};
+use protocol::{Role, Welcome};
 use signaling::{
     DrainOutcome, MediaError, MediaFuture, MediaPlane, MediaSessionId, Server, ServerConfig,
     ShutdownHandle, TokenAuthority, TokenSecret,
@@ -22,10 +21,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Generous bound for any single expected event on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -128,7 +124,7 @@ impl TestServer {
     }
 
     pub async fn connect(&self) -> Client {
-        Client::connect(self.addr).await
+        Client::connect(self.addr, DEADLINE).await
     }
 
     /// Connects and completes `hello` with a fresh token.
@@ -145,108 +141,5 @@ impl TestServer {
         let (camera_client, _) = self.join(Role::Camera, &[camera]).await;
         viewer.expect_status(camera, true, false).await;
         (camera_client, viewer, welcome)
-    }
-}
-
-pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Client {
-    pub async fn connect(addr: SocketAddr) -> Self {
-        let url = format!("ws://{addr}/ws");
-        let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("connect within deadline")
-            .expect("websocket handshake");
-        Self { ws }
-    }
-
-    pub async fn send(&mut self, message: &ClientMessage) {
-        self.send_text(message.to_json()).await;
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::text(text)).await.expect("send");
-    }
-
-    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.ws.send(Message::binary(bytes)).await.expect("send");
-    }
-
-    pub async fn send_hello(&mut self, token: &str, version: u32) {
-        self.send(&ClientMessage::Hello(Hello {
-            version,
-            token: AccessToken::new(token.to_owned()),
-        }))
-        .await;
-    }
-
-    pub async fn hello(&mut self, token: &str) -> Welcome {
-        self.send_hello(token, PROTOCOL_VERSION).await;
-        match self.recv().await {
-            ServerMessage::Welcome(welcome) => welcome,
-            other => panic!("expected welcome, got {other:?}"),
-        }
-    }
-
-    /// The next protocol message, or `None` when the server closed the connection.
-    pub async fn next(&mut self) -> Option<ServerMessage> {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("a message within the deadline");
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    return Some(ServerMessage::from_json(&text).expect("server sends valid JSON"))
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(_)) => {} // ping/pong are answered by tungstenite itself
-            }
-        }
-    }
-
-    pub async fn recv(&mut self) -> ServerMessage {
-        self.next().await.expect("connection still open")
-    }
-
-    /// Expects an `error` with `code`, checking its `close` flag agrees with the code.
-    pub async fn expect_error(&mut self, code: ErrorCode) {
-        match self.recv().await {
-            ServerMessage::Error(err) => {
-                assert_eq!(err.code, code, "{}", err.message);
-                assert_eq!(err.close, code.closes_connection());
-                assert!(!err.message.is_empty());
-            }
-            other => panic!("expected error {code}, got {other:?}"),
-        }
-    }
-
-    /// Expects the server to close the connection next.
-    pub async fn expect_closed(&mut self) {
-        if let Some(message) = self.next().await {
-            panic!("expected close, got {message:?}");
-        }
-    }
-
-    pub async fn expect_status(&mut self, camera: &str, online: bool, publishing: bool) {
-        match self.recv().await {
-            ServerMessage::CameraStatus(status) => {
-                assert_eq!(status.camera_id, camera);
-                assert_eq!((status.online, status.publishing), (online, publishing));
-            }
-            other => panic!("expected camera_status, got {other:?}"),
-        }
-    }
-
-    /// Round-trips a ping: proves the session is alive and everything sent to this
-    /// client before the pong has already arrived (the socket is ordered).
-    pub async fn expect_alive(&mut self) {
-        self.send(&ClientMessage::Ping).await;
-        match self.recv().await {
-            ServerMessage::Pong => {}
-            other => panic!("expected pong, got {other:?}"),
-        }
     }
 }

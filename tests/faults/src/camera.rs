@@ -2,20 +2,21 @@
 //! state directory, and the device side of pairing and key fetching.
 
 use crate::wait::DEADLINE;
-use crate::ws::ViewerWs;
 use camera_agent::commands::{self, unix_now};
 use camera_agent::config::AgentConfig;
-use camera_agent::keys::payload::{decode, encode};
 use camera_agent::metrics::AgentMetrics;
 use camera_agent::AgentError;
 use e2ee::identity::{CameraPublic, ViewerDevice};
-use e2ee::MediaKey;
 use protocol::Role;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
+use test_support::ws::ViewerWs;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Asking for the media key is the device's step alone: shared with the other tests.
+pub use test_support::pairing::fetch_key;
 
 /// Picture size of the agents in these tests (small: debug builds encode it quickly).
 pub const WIDTH: usize = 320;
@@ -118,52 +119,5 @@ pub async fn pair(
     device: &ViewerDevice,
 ) -> Result<(CameraPublic, u8), String> {
     let code = commands::pair(config, unix_now(), &mut Vec::new()).map_err(|e| e.to_string())?;
-    let request = device
-        .create_enrollment(&code, unix_now())
-        .map_err(|e| e.to_string())?;
-    ws.relay("pair_request", &config.camera_id, encode(&request))
-        .await?;
-    let reply = ws
-        .relay_payload("pair_response", DEADLINE)
-        .await
-        .ok_or("no pair_response")?;
-    let reply = decode(&reply).ok_or("pair_response is not base64")?;
-    let (&status, rest) = reply.split_first().ok_or("empty pair_response")?;
-    if status != 0 {
-        return Err(format!(
-            "pairing refused ({status}): {}",
-            String::from_utf8_lossy(rest)
-        ));
-    }
-    let (&role, keys) = rest.split_last().ok_or("short pair_response")?;
-    let camera = CameraPublic::from_bytes(keys).map_err(|e| e.to_string())?;
-    code.verify_camera(&camera).map_err(|e| e.to_string())?;
-    Ok((camera, role))
-}
-
-/// Asks for the media key and opens the first envelope that arrives.
-///
-/// # Errors
-/// When no envelope arrives within `within` or it does not open.
-pub async fn fetch_key(
-    ws: &mut ViewerWs,
-    camera_id: &str,
-    device: &ViewerDevice,
-    camera: &CameraPublic,
-    within: std::time::Duration,
-) -> Result<MediaKey, String> {
-    ws.relay(
-        "key_request",
-        camera_id,
-        encode(&device.public().to_bytes()),
-    )
-    .await?;
-    let envelope = ws
-        .relay_payload("key_envelope", within)
-        .await
-        .ok_or("no key_envelope")?;
-    let bytes = decode(&envelope).ok_or("envelope is not base64")?;
-    device
-        .open_media_key(&bytes, camera, unix_now())
-        .map_err(|e| e.to_string())
+    test_support::pairing::pair(ws, &config.camera_id, &code, device, DEADLINE).await
 }

@@ -8,8 +8,7 @@
 //! * every frame is decrypted with the e2ee crate and decoded with openh264; a decoded
 //!   picture counts only if the test pattern's pixel strip reads back from it.
 
-use crate::media::MediaPeer;
-use crate::ws::ViewerWs;
+use crate::media::{self, MediaPeer};
 use camera_agent::commands::unix_now;
 use camera_agent::keys::payload::{decode, encode};
 use camera_agent::source::testsrc::pattern::TestPattern;
@@ -22,6 +21,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use test_support::ws::ViewerWs;
 use tokio::sync::watch;
 
 /// Counters a test reads while the viewer runs.
@@ -214,7 +214,7 @@ impl ViewerRole {
     /// Offers a new media session; `Ok(None)` if WebRTC setup failed (retried later),
     /// `Err` if signaling is gone.
     async fn subscribe(&self, ws: &mut ViewerWs) -> Result<Option<Watching>, ()> {
-        let (peer, offer) = match MediaPeer::offer(self.bind_ip).await {
+        let (peer, offer) = match media::offer(self.bind_ip).await {
             Ok(pair) => pair,
             Err(err) => {
                 tracing::warn!(%err, "cannot create a media session");
@@ -258,7 +258,7 @@ impl ViewerRole {
 /// The next frame of the current subscription; pending forever without one.
 async fn next_frame(watching: &mut Option<Watching>) -> Option<Vec<u8>> {
     match watching.as_mut() {
-        Some(w) => w.peer.frames.recv().await,
+        Some(w) => w.peer.frames.recv().await.map(|frame| frame.data),
         None => std::future::pending().await,
     }
 }

@@ -14,12 +14,12 @@ use fault_tests::impair::{ImpairingRelay, Impairment};
 use fault_tests::netns::NetNs;
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::DEADLINE;
-use fault_tests::ws::ViewerWs;
 use protocol::Role;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use test_support::ws::ViewerWs;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 const CAMERA: &str = "porch";
@@ -130,7 +130,7 @@ async fn video_keeps_decoding_through_loss_and_jitter_in_a_namespace() {
     assert!(decoded >= PICTURES);
     // The viewer really went through the impaired link, not around it.
     assert!(
-        (3.0..7.0).contains(&counters.loss_percent()),
+        (2.0..9.0).contains(&counters.loss_percent()),
         "the relay dropped {:.1}% of the viewer's datagrams, not about 5%",
         counters.loss_percent()
     );

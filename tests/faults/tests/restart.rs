@@ -9,11 +9,11 @@ use fault_tests::camera::{self, Camera, HEIGHT, WIDTH};
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::viewer::{ViewerRole, ViewerStats};
 use fault_tests::wait::{until, DEADLINE};
-use fault_tests::ws::ViewerWs;
 use protocol::Role;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 /// Recovery the design promises is 5 s; CI may be slow, so the test only fails past this.

@@ -11,9 +11,9 @@ use e2ee::Error;
 use fault_tests::camera::{self, Camera};
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::DEADLINE;
-use fault_tests::ws::ViewerWs;
 use protocol::Role;
 use std::time::Duration;
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 
@@ -122,6 +122,9 @@ async fn a_device_key_substituted_by_the_server_is_refused_by_the_camera() {
     forged[at..at + genuine.len()].copy_from_slice(&intruder.public().to_bytes());
 
     let mut ws = connect(&stack).await;
+    ws.until_online(CAMERA, DEADLINE)
+        .await
+        .expect("the camera connects");
     ws.relay("pair_request", CAMERA, encode(&forged))
         .await
         .expect("send");

@@ -7,15 +7,15 @@
 use e2ee::frame::{Codec, FrameReceiver};
 use e2ee::identity::{CameraPublic, ViewerDevice};
 use fault_tests::camera::{self, Camera};
-use fault_tests::media::MediaPeer;
+use fault_tests::media;
 use fault_tests::procstat::{sample, tokio_tasks, Usage};
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::{until, DEADLINE};
-use fault_tests::ws::ViewerWs;
 use protocol::{ClientMessage, Role, ServerMessage, Subscribe};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 const VIEWER_CYCLES: usize = 500;
@@ -55,7 +55,7 @@ async fn visit(setup: &Setup, with_media: bool) {
     if !with_media {
         return;
     }
-    let (mut peer, offer) = MediaPeer::offer(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    let (mut peer, offer) = media::offer(IpAddr::V4(Ipv4Addr::LOCALHOST))
         .await
         .expect("media peer");
     ws.send(&ClientMessage::Subscribe(Subscribe {
@@ -75,7 +75,7 @@ async fn visit(setup: &Setup, with_media: bool) {
     receiver.add_key(&key);
     let decrypted = tokio::time::timeout(DEADLINE, async {
         while let Some(frame) = peer.frames.recv().await {
-            if receiver.unprotect(Codec::H264, &frame).is_ok() {
+            if receiver.unprotect(Codec::H264, &frame.data).is_ok() {
                 return true;
             }
         }

@@ -13,13 +13,13 @@ use e2ee::membership::Membership;
 use fault_tests::camera::{self, Camera};
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::{until, DEADLINE};
-use fault_tests::ws::ViewerWs;
 use protocol::Role;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 
@@ -64,6 +64,9 @@ impl Drop for TinyDisk {
 }
 
 async fn pair_reply(ws: &mut ViewerWs, request: &[u8], within: Duration) -> Option<Vec<u8>> {
+    ws.until_online(CAMERA, within)
+        .await
+        .expect("the camera connects");
     ws.relay("pair_request", CAMERA, encode(request))
         .await
         .expect("send");

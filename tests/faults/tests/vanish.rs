@@ -5,9 +5,9 @@
 use fault_tests::camera;
 use fault_tests::stack::{token, Stack, StackOptions};
 use fault_tests::wait::DEADLINE;
-use fault_tests::ws::ViewerWs;
 use protocol::{Role, ServerMessage};
 use std::time::{Duration, Instant};
+use test_support::ws::ViewerWs;
 
 const CAMERA: &str = "porch";
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3);

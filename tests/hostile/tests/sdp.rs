@@ -170,7 +170,7 @@ async fn hostile_offers_through_signaling_get_media_error_and_the_client_can_ret
             sdp: publish.sdp.clone(),
         }))
         .await;
-    let Some(ServerMessage::PublishAnswer(answer)) = camera.recv().await else {
+    let Some(ServerMessage::PublishAnswer(answer)) = camera.next().await else {
         panic!("expected publish_answer");
     };
     let camera_peer = publish.start(&answer.sdp);
@@ -185,7 +185,7 @@ async fn hostile_offers_through_signaling_get_media_error_and_the_client_can_ret
             sdp,
         };
         viewer.send(&ClientMessage::Subscribe(subscribe)).await;
-        match viewer.recv().await {
+        match viewer.next().await {
             Some(ServerMessage::Error(err)) => assert_eq!(err.code, ErrorCode::MediaError),
             // Many candidates under the cap may be accepted; the answer is then simply
             // replaced by the real subscription below.
@@ -200,7 +200,7 @@ async fn hostile_offers_through_signaling_get_media_error_and_the_client_can_ret
             sdp: subscribe.sdp.clone(),
         }))
         .await;
-    let Some(ServerMessage::SubscribeAnswer(answer)) = viewer.recv().await else {
+    let Some(ServerMessage::SubscribeAnswer(answer)) = viewer.next().await else {
         panic!("expected subscribe_answer");
     };
     let viewer_peer = subscribe.start(&answer.sdp);

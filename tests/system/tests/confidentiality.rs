@@ -15,27 +15,22 @@
 mod stack;
 #[path = "../../../camera-agent/tests/support/mod.rs"]
 mod support;
-#[path = "../../../camera-agent/tests/support/ws.rs"]
-mod ws;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
 use camera_agent::commands::{self, unix_now};
 use camera_agent::keys::payload::{decode, encode};
-use camera_agent::metrics::AgentMetrics;
 use camera_agent::source::testsrc::TestSrcEncoder;
 use camera_agent::source::SourceParams;
 use e2ee::frame::{normalize_h264, Codec, FrameReceiver};
-use e2ee::identity::{CameraPublic, ViewerDevice};
-use stack::{agent_config, any_local, start_signaling, tokens, wait_until};
+use e2ee::identity::ViewerDevice;
+use stack::{agent_config, any_local, pair, start_signaling, tokens, viewer_ws, RunningAgent};
 use support::{Viewer, DEADLINE};
 use system_tests::proxy::{Direction, RecordingProxy, Relayed};
 use system_tests::windows::{h264_protected_region, WindowIndex};
-use ws::WsViewer;
 
 const CAMERA: &str = "vault";
 /// Distinct frames in the looped file: two seconds, one key frame at the start.
@@ -77,31 +72,6 @@ async fn start_sfu_with_tap() -> (sfu::Sfu, Forwarded) {
         .await
         .expect("sfu starts");
     (sfu, forwarded)
-}
-
-/// Pairs `device` through signaling with a fresh code and returns the pinned camera key.
-async fn pair(
-    ws: &mut WsViewer,
-    config: &camera_agent::config::AgentConfig,
-    device: &ViewerDevice,
-) -> CameraPublic {
-    let code = commands::pair(config, unix_now(), &mut Vec::new()).expect("pair command");
-    let request = device
-        .create_enrollment(&code, unix_now())
-        .expect("enrollment");
-    ws.relay_to_camera("pair_request", CAMERA, encode(&request))
-        .await;
-    let reply = decode(
-        &ws.relay_payload("pair_response", DEADLINE)
-            .await
-            .expect("pair_response"),
-    )
-    .expect("base64");
-    assert_eq!(reply.first(), Some(&0x00), "pairing accepted");
-    let camera = CameraPublic::from_bytes(&reply[1..reply.len() - 1]).expect("camera public");
-    code.verify_camera(&camera)
-        .expect("camera matches the code");
-    camera
 }
 
 /// Every byte string a relayed message exposes: the message itself and, for JSON with a
@@ -168,27 +138,16 @@ async fn servers_never_carry_a_window_of_a_protected_frame_and_the_viewer_recove
     let mut config = agent_config(dir.path(), CAMERA, &proxy.url(), &camera_token);
     config.source = format!("file:{}", file.display());
     commands::init(&config, &mut Vec::new()).expect("init");
-    let metrics = Arc::new(AgentMetrics::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(camera_agent::run::run(
-        config.clone(),
-        Arc::clone(&metrics),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    wait_until(LIMIT, "the agent to publish", || {
-        metrics.frames_sent.load(Ordering::Relaxed) > 0
-    })
-    .await;
+    let agent = RunningAgent::start_publishing(&config, LIMIT).await;
 
     // The viewer pairs and gets its key through signaling (via the proxy).
     let device = ViewerDevice::generate("system test viewer").expect("device");
-    let mut viewer_ws = WsViewer::connect(&proxy.url(), &viewer_token).await;
-    let camera = pair(&mut viewer_ws, &config, &device).await;
+    let mut viewer_ws = viewer_ws(&proxy.url(), &viewer_token).await;
+    let (camera, _role) = pair(&mut viewer_ws, &config, &device, DEADLINE).await;
     viewer_ws
-        .relay_to_camera("key_request", CAMERA, encode(&device.public().to_bytes()))
-        .await;
+        .relay("key_request", CAMERA, encode(&device.public().to_bytes()))
+        .await
+        .expect("key_request sent");
     let envelope = decode(
         &viewer_ws
             .relay_payload("key_envelope", DEADLINE)
@@ -232,11 +191,7 @@ async fn servers_never_carry_a_window_of_a_protected_frame_and_the_viewer_recove
         seen[index] = true;
     }
 
-    let _ = stop.send(());
-    agent
-        .await
-        .expect("agent task")
-        .expect("agent stops cleanly");
+    agent.stop().await;
     media.close().await;
     shutdown.shutdown();
     let _ = server.await;

@@ -1,16 +1,13 @@
-//! Signaling with the SFU embedded, on 127.0.0.1:0, and a plain WebSocket client that
-//! speaks the protocol's JSON (so a test can also send what no real client would).
+//! Signaling with the SFU embedded, on 127.0.0.1:0, and test-support's WebSocket client
+//! speaking the protocol's JSON (so a test can also send what no real client would).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
+use protocol::{Role, ServerMessage};
 use signaling::{EmbeddedSfu, Server, ServerConfig, ShutdownHandle, TokenAuthority, TokenSecret};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use test_support::ws::TestClient;
 
 use super::DEADLINE;
 
@@ -43,8 +40,9 @@ impl Stack {
         }
     }
 
-    /// A client that has completed `hello` with a fresh token for `role` on `camera`.
-    pub async fn join(&self, role: Role, camera: &str) -> WsClient {
+    /// A client that has completed `hello` with a fresh token for `role` on `camera`; it
+    /// skips `camera_status` (these tests are about media messages).
+    pub async fn join(&self, role: Role, camera: &str) -> TestClient {
         let token = self
             .authority
             .mint(
@@ -54,10 +52,12 @@ impl Stack {
                 Duration::from_secs(600),
             )
             .expect("mint");
-        let mut client = WsClient::connect(self.addr).await;
+        let mut client = TestClient::connect(self.addr, DEADLINE)
+            .await
+            .skipping_status();
         let hello = format!(r#"{{"type":"hello","version":1,"token":"{token}"}}"#);
         client.send_text(hello).await;
-        match client.recv().await {
+        match client.next().await {
             Some(ServerMessage::Welcome(_)) => client,
             other => panic!("expected welcome, got {other:?}"),
         }
@@ -66,60 +66,5 @@ impl Stack {
     pub async fn stop(self) {
         self.shutdown.shutdown();
         self.sfu.shutdown().await;
-    }
-}
-
-pub struct WsClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl WsClient {
-    pub async fn connect(addr: SocketAddr) -> Self {
-        let url = format!("ws://{addr}/ws");
-        let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("connect within the deadline")
-            .expect("websocket handshake");
-        Self { ws }
-    }
-
-    pub async fn send(&mut self, message: &ClientMessage) {
-        self.send_text(message.to_json()).await;
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::text(text)).await.expect("send");
-    }
-
-    /// The next protocol message, skipping status updates; `None` once the server closed.
-    pub async fn recv(&mut self) -> Option<ServerMessage> {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("a message within the deadline");
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    match ServerMessage::from_json(&text).expect("the server sends valid JSON") {
-                        ServerMessage::CameraStatus(_) => {}
-                        message => return Some(message),
-                    }
-                }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    /// Expects an `error` with `code`, whose `close` flag agrees with the code.
-    pub async fn expect_error(&mut self, code: ErrorCode) {
-        match self.recv().await {
-            Some(ServerMessage::Error(err)) => {
-                assert_eq!(err.code, code, "{}", err.message);
-                assert_eq!(err.close, code.closes_connection());
-                assert!(!err.message.is_empty());
-            }
-            other => panic!("expected error {code}, got {other:?}"),
-        }
     }
 }

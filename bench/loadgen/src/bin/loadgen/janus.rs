@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::SdpOffer;
-use str0m::{Candidate, RtcConfig};
+use str0m::Candidate;
+use test_support::str0m_peer::rtp_mode;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::watch;
@@ -190,11 +191,7 @@ async fn join_inner(addr: SocketAddr) -> anyhow::Result<(str0m::Rtc, UdpSocket)>
     let (session, handle, offer) = watch_mountpoint(addr).await?;
     let socket = UdpSocket::bind((candidate_ip(&offer), 0)).await?;
     let local = socket.local_addr()?;
-    let mut rtc = RtcConfig::new()
-        .set_rtp_mode(true)
-        .clear_codecs()
-        .enable_h264(true)
-        .build(Instant::now());
+    let mut rtc = rtp_mode().enable_h264(true).build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp")?);
     let offer = SdpOffer::from_sdp_string(&offer).context("janus offer does not parse")?;
     let answer = rtc
@@ -225,22 +222,7 @@ pub(crate) async fn join(
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
-    let started = ledger.nanos(Instant::now());
-    match join_inner(addr).await {
-        Ok((rtc, socket)) => {
-            peer::drive(
-                rtc,
-                socket,
-                ledger,
-                Record::new(started),
-                loss,
-                progress,
-                stop,
-            )
-            .await
-        }
-        Err(e) => progress.fail(Record::failed(started, format!("{e:#}"))),
-    }
+    peer::join_and_drive(join_inner(addr), ledger, loss, progress, stop).await
 }
 
 #[cfg(test)]

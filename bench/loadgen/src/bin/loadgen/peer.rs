@@ -6,11 +6,14 @@ use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use str0m::net::{Protocol, Receive};
+use str0m::net::Protocol;
 use str0m::{Event, Input, Output, Rtc};
+use test_support::rtp::is_rtp;
+use test_support::str0m_peer::datagram_input;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
@@ -52,13 +55,6 @@ impl Record {
             ..Self::default()
         }
     }
-}
-
-/// RTP rather than RTCP, STUN or DTLS (RFC 7983 demultiplexing plus RFC 5761 PT ranges).
-pub(crate) fn is_rtp(datagram: &[u8]) -> bool {
-    datagram.len() > 12
-        && (128..192).contains(&datagram[0])
-        && !(64..96).contains(&(datagram[1] & 0x7f))
 }
 
 /// Live counters the scenario polls while subscribers join.
@@ -240,22 +236,43 @@ impl Peer {
             self.record.dropped_by_loss += 1;
             return Ok(());
         }
-        let Ok(contents) = datagram.try_into() else {
+        let Some(input) = datagram_input(Protocol::Udp, source, self.local, datagram) else {
             return Ok(());
         };
-        let receive = Receive {
-            proto: Protocol::Udp,
-            source,
-            destination: self.local,
-            contents,
-        };
-        rtc.handle_input(Input::Receive(self.last_rx, receive))
+        rtc.handle_input(input)
             .map_err(|e| format!("rtc input: {e}"))
     }
 
     fn fail(mut self, error: String) -> Record {
         self.record.error.get_or_insert(error);
         finish(self.record, &self.progress)
+    }
+}
+
+/// Joins one subscriber with `connect` (the server-specific signaling) and drives it until
+/// `stop`; a join that fails is recorded as a failed subscriber.
+pub(crate) async fn join_and_drive(
+    connect: impl Future<Output = anyhow::Result<(Rtc, UdpSocket)>>,
+    ledger: Arc<Ledger>,
+    loss: Option<Loss>,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+) -> Record {
+    let started = ledger.nanos(Instant::now());
+    match connect.await {
+        Ok((rtc, socket)) => {
+            drive(
+                rtc,
+                socket,
+                ledger,
+                Record::new(started),
+                loss,
+                progress,
+                stop,
+            )
+            .await
+        }
+        Err(e) => progress.fail(Record::failed(started, format!("{e:#}"))),
     }
 }
 

@@ -2,11 +2,9 @@
 //! time in the ledger. Two transports: a str0m WebRTC peer (Sealcam's camera side) and
 //! plain RTP over UDP (what Janus's streaming plugin ingests).
 
-use crate::peer::is_rtp;
 use loadgen::ledger::Ledger;
 use loadgen::pacing::Pacer;
 use std::collections::HashMap;
-use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,10 +12,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use str0m::format::Codec;
 use str0m::media::{Mid, Pt};
-use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::rtp::Ssrc;
-use str0m::{Input, Output, Rtc};
+use str0m::Rtc;
+use test_support::rtp::is_rtp;
+use test_support::str0m_peer::{drain, recv_udp, remote_pt, Polled};
 
 /// Frames per second of the replay.
 pub(crate) const FPS: u32 = 30;
@@ -61,13 +60,9 @@ fn spawn(name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Pub
 
 /// H.264 packetization-mode 1, constrained baseline: what the camera agent sends.
 fn pick_pt(rtc: &Rtc, mid: Mid) -> Option<Pt> {
-    let remote = rtc.media(mid)?.remote_pts().to_vec();
-    let params = rtc.codec_config().params();
-    params
-        .iter()
-        .filter(|p| remote.contains(&p.pt()))
-        .find(|p| p.spec().codec == Codec::H264 && p.spec().format.packetization_mode == Some(1))
-        .map(|p| p.pt())
+    remote_pt(rtc, mid, |p| {
+        p.spec().codec == Codec::H264 && p.spec().format.packetization_mode == Some(1)
+    })
 }
 
 /// Sends the stream through a connected-or-connecting str0m peer on `socket`.
@@ -126,47 +121,25 @@ pub(crate) fn start_webrtc(
                     next_frame = k + 1;
                 }
             }
-            let timeout = loop {
-                match rtc.poll_output() {
-                    Ok(Output::Timeout(t)) => break t,
-                    Ok(Output::Transmit(t)) => {
-                        if let Some(id) = media_packet(&t.contents, main_ssrc)
-                            .and_then(|seq| pending.remove(&seq))
-                        {
-                            ledger.mark_sent(id, Instant::now());
-                        }
-                        let _ = socket.send_to(&t.contents, t.destination);
-                    }
-                    Ok(Output::Event(_)) => {}
-                    Err(_) => return,
+            let drained = drain(&mut rtc, |polled| {
+                let Polled::Transmit(t) = polled else {
+                    return;
+                };
+                if let Some(id) =
+                    media_packet(&t.contents, main_ssrc).and_then(|seq| pending.remove(&seq))
+                {
+                    ledger.mark_sent(id, Instant::now());
                 }
+                let _ = socket.send_to(&t.contents, t.destination);
+            });
+            let Ok(timeout) = drained else {
+                return;
             };
             let next_due = pacer.map_or(timeout, |p| p.due(next_frame).min(timeout));
             let wait = next_due
                 .saturating_duration_since(Instant::now())
                 .clamp(Duration::from_micros(200), Duration::from_millis(20));
-            let _ = socket.set_read_timeout(Some(wait));
-            let input = match socket.recv_from(&mut buf) {
-                Ok((n, source)) => {
-                    let Ok(contents) = buf[..n].try_into() else {
-                        continue;
-                    };
-                    Input::Receive(
-                        Instant::now(),
-                        Receive {
-                            proto: Protocol::Udp,
-                            source,
-                            destination: local,
-                            contents,
-                        },
-                    )
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    Input::Timeout(Instant::now())
-                }
-                Err(_) => return,
-            };
-            if rtc.handle_input(input).is_err() {
+            if !recv_udp(&mut rtc, &socket, local, &mut buf, wait) {
                 return;
             }
         }

@@ -11,10 +11,9 @@ use protocol::{ClientMessage, Publish, ServerMessage, Subscribe};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
-use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind};
-use str0m::{Candidate, RtcConfig};
+use str0m::media::Direction;
+use str0m::Candidate;
+use test_support::str0m_peer::{rtp_mode, Offer};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
@@ -57,11 +56,15 @@ pub(crate) fn mint(binary: &Path, config: &Path, role: &str) -> anyhow::Result<S
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn rtc_config() -> RtcConfig {
-    RtcConfig::new()
-        .set_rtp_mode(true)
-        .clear_codecs()
-        .enable_h264(true)
+/// A sendonly (camera) or recvonly (viewer) H.264 offer from `local`, in RTP mode as the
+/// camera agent and the SFU run str0m.
+fn offer(local: SocketAddr, direction: Direction) -> anyhow::Result<Offer> {
+    let candidate = Candidate::host(local, "udp")?;
+    Ok(Offer::new(
+        rtp_mode().enable_h264(true),
+        direction,
+        candidate,
+    )?)
 }
 
 /// Connects the camera side: `publish` offer, the SFU's answer, then the replay thread.
@@ -73,24 +76,17 @@ pub(crate) async fn publish(
 ) -> anyhow::Result<Publisher> {
     let mut signal = Signal::connect(addr, token).await?;
     let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-    let mut rtc = rtc_config().build(Instant::now());
-    rtc.add_local_candidate(Candidate::host(socket.local_addr()?, "udp")?);
-    let mut change = rtc.sdp_api();
-    let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().context("no offer")?;
+    let offer = offer(socket.local_addr()?, Direction::SendOnly)?;
     let answer = match signal
         .request(&ClientMessage::Publish(Publish {
-            sdp: offer.to_sdp_string(),
+            sdp: offer.sdp.clone(),
         }))
         .await?
     {
         ServerMessage::PublishAnswer(a) => a.sdp,
         other => bail!("expected publish_answer, got {}", other.kind()),
     };
-    let answer = SdpAnswer::from_sdp_string(&answer).context("SFU answer does not parse")?;
-    rtc.sdp_api()
-        .accept_answer(pending, answer)
-        .context("SFU answer refused")?;
+    let (rtc, mid) = offer.accept(&answer).context("SFU answer")?;
     signal.keep_alive(stop);
     Ok(publisher::start_webrtc(rtc, socket, mid, ledger))
 }
@@ -98,30 +94,23 @@ pub(crate) async fn publish(
 async fn join_inner(
     addr: SocketAddr,
     token: &str,
-    stop: &watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(str0m::Rtc, UdpSocket)> {
     let mut signal = Signal::connect(addr, token).await?;
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let mut rtc = rtc_config().build(Instant::now());
-    rtc.add_local_candidate(Candidate::host(socket.local_addr()?, "udp")?);
-    let mut change = rtc.sdp_api();
-    change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-    let (offer, pending) = change.apply().context("no offer")?;
+    let offer = offer(socket.local_addr()?, Direction::RecvOnly)?;
     let answer = match signal
         .request(&ClientMessage::Subscribe(Subscribe {
             camera_id: CAMERA.to_owned(),
-            sdp: offer.to_sdp_string(),
+            sdp: offer.sdp.clone(),
         }))
         .await?
     {
         ServerMessage::SubscribeAnswer(a) => a.sdp,
         other => bail!("expected subscribe_answer, got {}", other.kind()),
     };
-    let answer = SdpAnswer::from_sdp_string(&answer).context("SFU answer does not parse")?;
-    rtc.sdp_api()
-        .accept_answer(pending, answer)
-        .context("SFU answer refused")?;
-    signal.keep_alive(stop.clone());
+    let (rtc, _) = offer.accept(&answer).context("SFU answer")?;
+    signal.keep_alive(stop);
     Ok((rtc, socket))
 }
 
@@ -134,20 +123,6 @@ pub(crate) async fn join(
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
-    let started = ledger.nanos(Instant::now());
-    match join_inner(addr, &token, &stop).await {
-        Ok((rtc, socket)) => {
-            peer::drive(
-                rtc,
-                socket,
-                ledger,
-                Record::new(started),
-                loss,
-                progress,
-                stop,
-            )
-            .await
-        }
-        Err(e) => progress.fail(Record::failed(started, format!("{e:#}"))),
-    }
+    let connect = join_inner(addr, &token, stop.clone());
+    peer::join_and_drive(connect, ledger, loss, progress, stop).await
 }

@@ -106,6 +106,21 @@ async fn step(
     }
 }
 
+/// Runs `plan` as step `label` against every target, in order.
+async fn each_target(
+    targets: &[Kind],
+    setup: &Setup,
+    stream: &Arc<Stream>,
+    plan: &StepPlan,
+    label: &str,
+) -> Vec<(Kind, Option<StepResult>)> {
+    let mut results = Vec::new();
+    for &kind in targets {
+        results.push((kind, step(kind, setup, stream, plan, label).await));
+    }
+    results
+}
+
 fn pair<F: Fn(&StepResult) -> f64>(
     results: &[(Kind, Option<StepResult>)],
     f: F,
@@ -129,6 +144,73 @@ fn row(scenario: &str, metric: &str, values: (Option<f64>, Option<f64>), better:
     }
 }
 
+/// One reported metric: its label, how to read it from a step, and which way is better.
+type Metric = (&'static str, fn(&StepResult) -> f64, Better);
+
+/// One row per metric for `scenario`, Sealcam and Janus side by side.
+fn rows_of(scenario: &str, results: &[(Kind, Option<StepResult>)], metrics: &[Metric]) -> Vec<Row> {
+    metrics
+        .iter()
+        .map(|&(metric, value, better)| row(scenario, metric, pair(results, value), better))
+        .collect()
+}
+
+const EFFICIENCY: [Metric; 9] = [
+    (
+        "server CPU µs / forwarded packet",
+        |r| r.cpu_us_per_packet,
+        Better::Lower,
+    ),
+    ("server CPU %", |r| r.server_cpu_percent, Better::Lower),
+    (
+        "RSS KiB / subscriber",
+        |r| r.rss_per_subscriber_kib,
+        Better::Lower,
+    ),
+    ("loss %", |r| r.loss * 100.0, Better::Lower),
+    ("delay p50 ms", |r| r.delay_p50_ms, Better::Lower),
+    ("delay p99 ms", |r| r.delay_p99_ms, Better::Lower),
+    ("failed joins", |r| r.failed as f64, Better::Lower),
+    // Sanity rows: a busy or dropping generator bounds the row, not the server.
+    (
+        "generator CPU %",
+        |r| r.generator_cpu_percent,
+        Better::Lower,
+    ),
+    (
+        "datagrams dropped at generator sockets",
+        |r| r.generator_socket_drops as f64,
+        Better::Lower,
+    ),
+];
+
+const JOIN_STORM: [Metric; 3] = [
+    (
+        "first key frame p50 ms",
+        |r| r.first_keyframe_p50_ms,
+        Better::Lower,
+    ),
+    (
+        "first key frame p95 ms",
+        |r| r.first_keyframe_p95_ms,
+        Better::Lower,
+    ),
+    ("failed joins", |r| r.failed as f64, Better::Lower),
+];
+
+const LOSS_METRICS: [Metric; 2] = [
+    (
+        "frames recovered %",
+        |r| r.frames_recovered * 100.0,
+        Better::Higher,
+    ),
+    (
+        "packets missing after recovery %",
+        |r| r.loss * 100.0,
+        Better::Lower,
+    ),
+];
+
 /// Efficiency: CPU per forwarded packet, RSS per subscriber, loss, delay.
 pub(crate) async fn efficiency(
     targets: &[Kind],
@@ -138,74 +220,10 @@ pub(crate) async fn efficiency(
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     for &n in &sizes.efficiency {
-        let mut results = Vec::new();
-        for &kind in targets {
-            let r = step(
-                kind,
-                setup,
-                stream,
-                &plan(sizes, n),
-                &format!("efficiency-{n}"),
-            )
-            .await;
-            results.push((kind, r));
-        }
+        let label = format!("efficiency-{n}");
+        let results = each_target(targets, setup, stream, &plan(sizes, n), &label).await;
         let name = format!("efficiency, {n} subs");
-        rows.push(row(
-            &name,
-            "server CPU µs / forwarded packet",
-            pair(&results, |r| r.cpu_us_per_packet),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "server CPU %",
-            pair(&results, |r| r.server_cpu_percent),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "RSS KiB / subscriber",
-            pair(&results, |r| r.rss_per_subscriber_kib),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "loss %",
-            pair(&results, |r| r.loss * 100.0),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "delay p50 ms",
-            pair(&results, |r| r.delay_p50_ms),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "delay p99 ms",
-            pair(&results, |r| r.delay_p99_ms),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "failed joins",
-            pair(&results, |r| r.failed as f64),
-            Better::Lower,
-        ));
-        // Sanity rows: a busy or dropping generator bounds the row, not the server.
-        rows.push(row(
-            &name,
-            "generator CPU %",
-            pair(&results, |r| r.generator_cpu_percent),
-            Better::Lower,
-        ));
-        rows.push(row(
-            &name,
-            "datagrams dropped at generator sockets",
-            pair(&results, |r| r.generator_socket_drops as f64),
-            Better::Lower,
-        ));
+        rows.extend(rows_of(&name, &results, &EFFICIENCY));
     }
     rows
 }
@@ -270,33 +288,11 @@ pub(crate) async fn join_storm(
     stream: &Arc<Stream>,
     sizes: &Sizes,
 ) -> Vec<Row> {
-    let mut results = Vec::new();
-    for &kind in targets {
-        let mut p = plan(sizes, sizes.storm);
-        p.join_spacing = Duration::from_secs(1) / sizes.storm.max(1) as u32;
-        results.push((kind, step(kind, setup, stream, &p, "join-storm").await));
-    }
+    let mut p = plan(sizes, sizes.storm);
+    p.join_spacing = Duration::from_secs(1) / sizes.storm.max(1) as u32;
+    let results = each_target(targets, setup, stream, &p, "join-storm").await;
     let name = format!("join storm, {} subs in 1 s", sizes.storm);
-    vec![
-        row(
-            &name,
-            "first key frame p50 ms",
-            pair(&results, |r| r.first_keyframe_p50_ms),
-            Better::Lower,
-        ),
-        row(
-            &name,
-            "first key frame p95 ms",
-            pair(&results, |r| r.first_keyframe_p95_ms),
-            Better::Lower,
-        ),
-        row(
-            &name,
-            "failed joins",
-            pair(&results, |r| r.failed as f64),
-            Better::Lower,
-        ),
-    ]
+    rows_of(&name, &results, &JOIN_STORM)
 }
 
 /// Loss: 2 % seeded loss of RTP on the subscriber side; frames that arrive complete.
@@ -306,25 +302,9 @@ pub(crate) async fn loss(
     stream: &Arc<Stream>,
     sizes: &Sizes,
 ) -> Vec<Row> {
-    let mut results = Vec::new();
-    for &kind in targets {
-        let mut p = plan(sizes, sizes.loss_subscribers);
-        p.loss = Some(LOSS);
-        results.push((kind, step(kind, setup, stream, &p, "loss").await));
-    }
+    let mut p = plan(sizes, sizes.loss_subscribers);
+    p.loss = Some(LOSS);
+    let results = each_target(targets, setup, stream, &p, "loss").await;
     let name = format!("2 % loss, {} subs", sizes.loss_subscribers);
-    vec![
-        row(
-            &name,
-            "frames recovered %",
-            pair(&results, |r| r.frames_recovered * 100.0),
-            Better::Higher,
-        ),
-        row(
-            &name,
-            "packets missing after recovery %",
-            pair(&results, |r| r.loss * 100.0),
-            Better::Lower,
-        ),
-    ]
+    rows_of(&name, &results, &LOSS_METRICS)
 }

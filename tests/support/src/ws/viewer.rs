@@ -1,20 +1,24 @@
-//! A viewer's signaling connection: `hello` first, then typed messages. Errors are
-//! values (the viewer role reconnects on them), never panics.
+//! A viewer device's signaling session: `hello` first, then typed messages. Errors are
+//! values (a viewer role reconnects on them); tests `expect` them.
 
-use futures_util::{SinkExt as _, StreamExt as _};
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures_util::SinkExt as _;
 use protocol::{
     AccessToken, ClientMessage, Hello, Payload, ServerMessage, ToCamera, PROTOCOL_VERSION,
 };
-use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{next_parsed, Socket};
 
 /// A welcomed viewer session.
 pub struct ViewerWs {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     /// Our session id, from `welcome`.
     pub session_id: String,
+    /// Cameras whose latest `camera_status` (seen by [`ViewerWs::recv`]) said online.
+    online: HashSet<String>,
 }
 
 impl std::fmt::Debug for ViewerWs {
@@ -26,7 +30,7 @@ impl std::fmt::Debug for ViewerWs {
 }
 
 impl ViewerWs {
-    /// Connects and completes `hello` within `within`.
+    /// Connects to `url` and completes `hello` with `token` within `within`.
     ///
     /// # Errors
     /// Connection refused, refused hello, or no welcome in time.
@@ -38,6 +42,7 @@ impl ViewerWs {
             let mut client = Self {
                 ws,
                 session_id: String::new(),
+                online: HashSet::new(),
             };
             client
                 .send(&ClientMessage::Hello(Hello {
@@ -72,7 +77,7 @@ impl ViewerWs {
     /// Sends a viewer → camera relay (`key_request`, `pair_request`, `owner_command`).
     ///
     /// # Errors
-    /// When the socket is gone.
+    /// When `kind` is not a viewer relay, or the socket is gone.
     pub async fn relay(
         &mut self,
         kind: &str,
@@ -92,19 +97,38 @@ impl ViewerWs {
         self.send(&message).await
     }
 
-    /// The next message; `None` once the connection ended. Cancel-safe.
+    /// The next message (unparseable ones skipped: a newer server may send types this
+    /// client does not know); `None` once the connection ended. Cancel-safe.
     pub async fn recv(&mut self) -> Option<ServerMessage> {
         loop {
-            match self.ws.next().await? {
-                Ok(Message::Text(text)) => {
-                    if let Ok(message) = ServerMessage::from_json(text.as_str()) {
-                        return Some(message);
+            if let Ok(message) = next_parsed(&mut self.ws).await? {
+                if let ServerMessage::CameraStatus(status) = &message {
+                    if status.online {
+                        self.online.insert(status.camera_id.clone());
+                    } else {
+                        self.online.remove(&status.camera_id);
                     }
                 }
-                Ok(Message::Close(_)) | Err(_) => return None,
-                Ok(_) => {}
+                return Some(message);
             }
         }
+    }
+
+    /// Waits until signaling has reported `camera_id` online (at once if it already did).
+    ///
+    /// # Errors
+    /// When it does not within `within`, or the connection ends.
+    pub async fn until_online(&mut self, camera_id: &str, within: Duration) -> Result<(), String> {
+        if self.online.contains(camera_id) {
+            return Ok(());
+        }
+        self.wait_for(
+            within,
+            |m| matches!(m, ServerMessage::CameraStatus(s) if s.camera_id == camera_id && s.online),
+        )
+        .await
+        .map(drop)
+        .ok_or_else(|| format!("camera {camera_id} did not come online within {within:?}"))
     }
 
     /// The next message matching `want` within `within`; others are skipped.

@@ -40,8 +40,15 @@ pub struct FrameAssembler {
 }
 
 impl FrameAssembler {
-    /// Adds one packet; returns the frames now ready, oldest first.
-    pub fn push(&mut self, seq: u16, timestamp: u32, marker: bool, payload: &[u8]) -> Vec<Vec<u8>> {
+    /// Adds one packet; returns the frames now ready, oldest first, each with its RTP
+    /// timestamp.
+    pub fn push(
+        &mut self,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+    ) -> Vec<(u32, Vec<u8>)> {
         if self.done_up_to.is_some_and(|done| timestamp <= done) {
             return Vec::new(); // a retransmission or straggler of a frame already settled
         }
@@ -69,7 +76,7 @@ impl FrameAssembler {
             };
             self.done_up_to = Some(oldest);
             match frame {
-                Some(frame) => ready.push(frame),
+                Some(frame) => ready.push((oldest, frame)),
                 None => self.incomplete += 1,
             }
         }
@@ -181,20 +188,23 @@ mod tests {
             &idr(&[8, 8, 9, 9]),
         ]
         .concat();
-        assert_eq!(frames, vec![expected]);
+        assert_eq!(frames, vec![(900, expected)]);
         assert_eq!(assembler.incomplete, 0);
     }
 
     #[test]
     fn a_late_first_packet_is_waited_for_and_frames_leave_in_order() {
         let mut assembler = FrameAssembler::default();
-        assert_eq!(assembler.push(1, 3000, true, &[0x65, 1]), vec![idr(&[1])]);
+        assert_eq!(
+            assembler.push(1, 3000, true, &[0x65, 1]),
+            vec![(3000, idr(&[1]))]
+        );
         // Frame 6000 is packets 2..=3; its first packet comes last. Frame 9000 (packet 4)
         // is complete before it, but waits.
         assert!(assembler.push(3, 6000, true, &[0x7c, 0x45, 3]).is_empty());
         assert!(assembler.push(4, 9000, true, &[0x65, 4]).is_empty());
         let frames = assembler.push(2, 6000, false, &[0x7c, 0x85, 2]);
-        assert_eq!(frames, vec![idr(&[2, 3]), idr(&[4])]);
+        assert_eq!(frames, vec![(6000, idr(&[2, 3])), (9000, idr(&[4]))]);
         assert_eq!(assembler.incomplete, 0);
         // A retransmitted copy of a settled frame's packet changes nothing.
         assert!(assembler.push(2, 6000, false, &[0x7c, 0x85, 2]).is_empty());
@@ -210,7 +220,7 @@ mod tests {
         assert_eq!(assembler.incomplete, 0, "still within the hold");
         let late = 6000 + HOLD_TICKS + 1;
         let frames = assembler.push(5, late, true, &[0x65, 5]);
-        assert_eq!(frames, vec![idr(&[4]), idr(&[5])]);
+        assert_eq!(frames, vec![(9000, idr(&[4])), (late, idr(&[5]))]);
         assert_eq!(assembler.incomplete, 1);
     }
 }
