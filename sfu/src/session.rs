@@ -20,13 +20,14 @@ use crate::{SfuConfig, SfuError};
 /// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
 const MAX_OFFER_BYTES: usize = 64 * 1024;
 
-/// Retransmission cache per subscriber: about 1 s of 2 Mbit/s video. Each subscriber's
-/// cache holds its own copy of every payload, so this is most of a subscriber's memory
-/// (3 s cost about 1 MiB each). A retransmission older than a second is useless to a live
-/// viewer anyway: the forwarder pauses a subscriber whose packets wait longer than
-/// `max_forward_delay` (500 ms by default) and a lost key frame is re-requested.
-const RTX_CACHE_PACKETS: usize = 512;
-const RTX_CACHE_AGE: Duration = Duration::from_secs(1);
+/// Retransmission cache per subscriber: about half a second of 2 Mbit/s video. Each
+/// subscriber's cache holds its own copy of every payload, so this is most of a
+/// subscriber's memory (3 s cost about 1 MiB each, 1 s about 0.6 MiB). Older packets are
+/// useless to a live viewer anyway: the forwarder pauses a subscriber whose packets wait
+/// longer than `max_forward_delay` (500 ms by default), and a NACK answered later than
+/// that would only repair a frame the viewer's jitter buffer has already given up.
+const RTX_CACHE_PACKETS: usize = 256;
+const RTX_CACHE_AGE: Duration = Duration::from_millis(500);
 const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 
 /// Which side the offer comes from.
@@ -163,7 +164,7 @@ fn negotiate_inner(
         }),
     };
     if side == Side::Subscriber {
-        // Answer viewers' NACKs for up to 3 s of video. str0m's default also drops queued
+        // Answer viewers' NACKs for up to RTX_CACHE_AGE of video. str0m's default also drops queued
         // resends once they exceed 15% of the bytes sent; bursts of loss on a Wi-Fi link
         // pass that, so the SFU allows more (still bounded, against NACK floods).
         if let Some(tx) = rtc.direct_api().stream_tx_by_mid(mid, None) {

@@ -8,6 +8,9 @@ pub enum Better {
     Lower,
     /// Capacity, recovered frames.
     Higher,
+    /// The load generator's own figures: context for reading a row (a busy generator
+    /// bounds it), not a contest between the servers, so no ratio is shown.
+    Context,
 }
 
 /// One figure of the table.
@@ -37,6 +40,7 @@ impl Row {
         let (num, den) = match self.better {
             Better::Lower => (j, s),
             Better::Higher => (s, j),
+            Better::Context => return None,
         };
         if den == 0.0 {
             // 0 against 0 is a tie; a positive figure against a perfect 0 is unbounded.
@@ -123,6 +127,7 @@ mod tests {
             Some(f64::INFINITY)
         );
         assert_eq!(row(None, Some(1.0), Better::Lower).advantage(), None);
+        assert_eq!(row(Some(1.0), Some(2.0), Better::Context).advantage(), None);
         assert_eq!(
             row(Some(f64::NAN), Some(1.0), Better::Lower).advantage(),
             None

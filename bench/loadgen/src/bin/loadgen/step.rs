@@ -35,6 +35,8 @@ pub(crate) struct StepResult {
     pub(crate) cpu_us_per_packet: f64,
     pub(crate) server_cpu_percent: f64,
     pub(crate) generator_cpu_percent: f64,
+    /// The generator's CPU per packet its subscribers received, in µs.
+    pub(crate) generator_cpu_us_per_packet: f64,
     pub(crate) rss_per_subscriber_kib: f64,
     pub(crate) loss: f64,
     pub(crate) delay_p50_ms: f64,
@@ -143,7 +145,9 @@ async fn measure(
     let cpu = cpu1.saturating_sub(cpu0).as_secs_f64();
     result.cpu_us_per_packet = cpu * 1e6 / result.forwarded as f64;
     result.server_cpu_percent = cpu / wall * 100.0;
-    result.generator_cpu_percent = gen1.saturating_sub(gen0).as_secs_f64() / wall * 100.0;
+    let generator_cpu = gen1.saturating_sub(gen0).as_secs_f64();
+    result.generator_cpu_percent = generator_cpu / wall * 100.0;
+    result.generator_cpu_us_per_packet = generator_cpu * 1e6 / result.forwarded as f64;
     let joined = (plan.subscribers - result.failed).max(1) as f64;
     result.rss_per_subscriber_kib = rss_after.saturating_sub(rss_before) as f64 / 1024.0 / joined;
     Ok(result)

@@ -155,7 +155,7 @@ fn rows_of(scenario: &str, results: &[(Kind, Option<StepResult>)], metrics: &[Me
         .collect()
 }
 
-const EFFICIENCY: [Metric; 9] = [
+const EFFICIENCY: [Metric; 10] = [
     (
         "server CPU µs / forwarded packet",
         |r| r.cpu_us_per_packet,
@@ -171,16 +171,21 @@ const EFFICIENCY: [Metric; 9] = [
     ("delay p50 ms", |r| r.delay_p50_ms, Better::Lower),
     ("delay p99 ms", |r| r.delay_p99_ms, Better::Lower),
     ("failed joins", |r| r.failed as f64, Better::Lower),
-    // Sanity rows: a busy or dropping generator bounds the row, not the server.
+    // Context rows: a busy or dropping generator bounds the row, not the server.
     (
         "generator CPU %",
         |r| r.generator_cpu_percent,
-        Better::Lower,
+        Better::Context,
+    ),
+    (
+        "generator CPU µs / received packet",
+        |r| r.generator_cpu_us_per_packet,
+        Better::Context,
     ),
     (
         "datagrams dropped at generator sockets",
         |r| r.generator_socket_drops as f64,
-        Better::Lower,
+        Better::Context,
     ),
 ];
 
