@@ -126,14 +126,4 @@ pub fn received_payloads(client: &Client) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Poll `cond` every few milliseconds until it holds; panic with `what` after `limit`.
-pub async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + limit;
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+pub use test_support::wait::until as wait_until;

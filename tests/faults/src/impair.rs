@@ -253,9 +253,15 @@ async fn return_path(
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let Ok(len) = from_sfu.recv(&mut buf).await else {
-            // ICMP "port unreachable" from a client that left surfaces here; keep going.
-            continue;
+        let len = match from_sfu.recv(&mut buf).await {
+            Ok(len) => len,
+            // ICMP "port unreachable" for an earlier datagram surfaces here once; the
+            // socket stays usable. Any other error would repeat on every call: stop.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, %client, "impairing relay: return path stopped");
+                return;
+            }
         };
         match &shaper {
             Some(shaper) => shaper.pass(&shaper.downstream_fate, &front, Some(client), &buf[..len]),

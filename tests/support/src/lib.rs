@@ -7,6 +7,7 @@
 //! * [`webrtc_viewer`] (feature `webrtc-viewer`): a receive-only webrtc-rs H.264 peer whose
 //!   RTP is rebuilt into frames, the native stand-in for a browser viewer;
 //! * [`ws`] (feature `ws`): a signaling WebSocket client speaking the protocol's JSON;
+//! * [`wait`] (feature `wait`): polling a condition against a deadline;
 //! * [`pairing`] (feature `pairing`): a viewer device's side of pairing and of asking for
 //!   the media key, over that client.
 //!
@@ -20,6 +21,8 @@ pub mod pairing;
 pub mod rtp;
 #[cfg(feature = "str0m-peer")]
 pub mod str0m_peer;
+#[cfg(feature = "wait")]
+pub mod wait;
 #[cfg(feature = "webrtc-viewer")]
 pub mod webrtc_viewer;
 #[cfg(feature = "ws")]

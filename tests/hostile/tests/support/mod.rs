@@ -7,7 +7,7 @@ pub mod peer;
 pub mod ws;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sfu::{Sfu, SfuConfig};
 use str0m::media::Direction;
@@ -29,12 +29,8 @@ pub async fn start_sfu() -> Sfu {
 }
 
 /// Polls `cond` until it holds; panics naming `what` once `DEADLINE` has passed.
-pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+pub async fn wait_until(what: &str, cond: impl FnMut() -> bool) {
+    test_support::wait::until(what, DEADLINE, cond).await;
 }
 
 /// A camera publishing `camera` and connected.
