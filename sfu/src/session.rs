@@ -20,13 +20,15 @@ use crate::{SfuConfig, SfuError};
 /// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
 const MAX_OFFER_BYTES: usize = 64 * 1024;
 
-/// Retransmission cache per subscriber: about half a second of 2 Mbit/s video. Each
-/// subscriber's cache holds its own copy of every payload, so this is most of a
-/// subscriber's memory (3 s cost about 1 MiB each, 1 s about 0.6 MiB). Older packets are
-/// useless to a live viewer anyway: the forwarder pauses a subscriber whose packets wait
-/// longer than `max_forward_delay` (500 ms by default), and a NACK answered later than
-/// that would only repair a frame the viewer's jitter buffer has already given up.
-const RTX_CACHE_PACKETS: usize = 256;
+/// Retransmission cache per subscriber: half a second of live video. Payloads are shared
+/// (`Arc`) with the other subscribers, but each cache is a ring of 432-byte entries that
+/// str0m grows until packets age out or the packet cap is reached; a key-frame-cache replay
+/// (hundreds of packets within a millisecond) always reaches the cap. 160 entries (69 KiB)
+/// hold 500 ms of a camera at up to 3 Mbit/s; the 256 used before cost 110 KiB per
+/// subscriber. Older packets are useless to a live viewer anyway: the forwarder pauses a
+/// subscriber whose packets wait longer than `max_forward_delay` (500 ms by default), and a
+/// NACK answered later than that would only repair a frame the viewer has given up on.
+const RTX_CACHE_PACKETS: usize = 160;
 const RTX_CACHE_AGE: Duration = Duration::from_millis(500);
 const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 

@@ -26,6 +26,8 @@ async fn mid_stream_joiner_gets_cached_keyframe_and_no_pli_reaches_the_camera() 
     .await;
 
     let late = subscriber(&sfu, "cam", TestCodec::H264, None).await;
+    // 45 packets: more than one replay chunk (sfu::fanout), so the order check below also
+    // covers the drains between chunks.
     let since_keyframe = &sent[30 * packets_per_frame..];
     wait_until(
         "late viewer has the cached group of pictures",
