@@ -3,7 +3,7 @@
 //! Janus HTTP API (create session → attach janus.plugin.streaming → watch → Janus's offer →
 //! our answer with `start`).
 
-use crate::peer::{self, Loss, Progress, Record};
+use crate::peer::{self, Progress, Reading, Record};
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
 use serde_json::{json, Value};
@@ -218,11 +218,11 @@ async fn join_inner(addr: SocketAddr) -> anyhow::Result<(str0m::Rtc, UdpSocket)>
 pub(crate) async fn join(
     addr: SocketAddr,
     ledger: Arc<Ledger>,
-    loss: Option<Loss>,
+    reading: Reading,
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
-    peer::join_and_drive(join_inner(addr), ledger, loss, progress, stop).await
+    peer::join_and_drive(join_inner(addr), ledger, reading, progress, stop).await
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! table. Normally started by `bench/run`, which builds the binaries and pins this process
 //! to a core other than the server's.
 
+mod header_only;
 mod janus;
 mod peer;
 mod publisher;
@@ -64,6 +65,14 @@ struct Cli {
     /// Also write the table to this file.
     #[arg(long)]
     table_out: Option<PathBuf>,
+    /// After its first complete key frame, each subscriber names media packets by their
+    /// clear RTP header instead of running str0m's receive path: about half the generator's
+    /// CPU. Its subscribers then send no NACKs, and the naming is only sound for a server
+    /// that forwards with a fixed sequence-number offset (Sealcam does; Janus renumbers
+    /// after dropping, which shows as resyncs). The loss scenario never uses it. Not for
+    /// side-by-side tables: use it to measure Sealcam with a cheaper generator.
+    #[arg(long)]
+    header_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -100,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.scenarios.clone()
     };
     let mut sizes = suite::Sizes::new(cli.quick);
+    sizes.header_only = cli.header_only;
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
     }

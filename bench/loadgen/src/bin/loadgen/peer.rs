@@ -2,6 +2,7 @@
 //! its own UDP socket. Nothing is decoded: each payload is looked up in the ledger to learn
 //! which packet it is and when it was sent. Hundreds of these share the runtime's threads.
 
+use crate::header_only::{HeaderOnly, Named};
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
@@ -24,6 +25,16 @@ pub(crate) struct Loss {
     pub(crate) seed: u64,
 }
 
+/// How a subscriber reads its media.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reading {
+    /// Seeded loss of incoming RTP (the loss scenario).
+    pub(crate) loss: Option<Loss>,
+    /// Name media packets by their clear RTP header once the first key frame is complete
+    /// (`loadgen --header-only`; see `header_only.rs`). Ignored with `loss`.
+    pub(crate) header_only: bool,
+}
+
 /// What one subscriber observed; times are nanoseconds since the ledger's epoch.
 #[derive(Debug, Default)]
 pub(crate) struct Record {
@@ -36,6 +47,8 @@ pub(crate) struct Record {
     pub(crate) duplicates: u64,
     pub(crate) unknown_payloads: u64,
     pub(crate) dropped_by_loss: u64,
+    /// Times header-only naming disagreed with the ledger and str0m took over again.
+    pub(crate) header_resyncs: u64,
     /// Set when the peer could not join or died; the record then counts as failed.
     pub(crate) error: Option<String>,
 }
@@ -111,10 +124,11 @@ pub(crate) async fn drive(
     socket: UdpSocket,
     ledger: Arc<Ledger>,
     record: Record,
-    loss: Option<Loss>,
+    reading: Reading,
     progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
 ) -> Record {
+    let loss = reading.loss;
     let Ok(local) = socket.local_addr() else {
         let mut record = record;
         record.error = Some("socket has no local address".to_owned());
@@ -127,9 +141,11 @@ pub(crate) async fn drive(
         record,
         loss,
         rng: Rng::new(loss.map_or(1, |l| l.seed)),
+        header_only_allowed: reading.header_only && loss.is_none(),
         keyframes: KeyframeWatch::default(),
         progress,
         last_rx: Instant::now(),
+        header_only: None,
     };
     let mut buf = vec![0u8; 2048];
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
@@ -176,6 +192,10 @@ struct Peer {
     /// When the latest datagram was taken off the socket: the receive time of the
     /// packets it yields (str0m's processing is not forwarding delay).
     last_rx: Instant,
+    /// Whether this subscriber may name packets by their header ([`Reading`]).
+    header_only_allowed: bool,
+    /// Set once packets are named by their clear header.
+    header_only: Option<HeaderOnly>,
 }
 
 impl Peer {
@@ -191,13 +211,22 @@ impl Peer {
                     if matches!(event, Event::Connected) {
                         self.progress.connected.fetch_add(1, Ordering::AcqRel);
                     }
-                    on_event(
+                    let learned = on_event(
                         event,
                         &self.ledger,
                         &mut self.record,
                         &mut self.keyframes,
                         self.last_rx,
                     );
+                    // Header-only reading starts after the first complete key frame, so
+                    // joining (and time to first key frame) is always measured through
+                    // str0m.
+                    if self.header_only_allowed
+                        && self.header_only.is_none()
+                        && self.record.first_keyframe_at.is_some()
+                    {
+                        self.header_only = learned;
+                    }
                 }
                 Err(e) => return Err(format!("rtc failed: {e}")),
             }
@@ -236,6 +265,25 @@ impl Peer {
             self.record.dropped_by_loss += 1;
             return Ok(());
         }
+        if let Some(naming) = self.header_only.as_mut().filter(|_| is_rtp(datagram)) {
+            match naming.name(datagram, &self.ledger) {
+                Named::Packet(id) => {
+                    on_arrival(
+                        &self.ledger,
+                        &mut self.record,
+                        &mut self.keyframes,
+                        id,
+                        self.last_rx,
+                    );
+                    return Ok(());
+                }
+                Named::OtherStream => {}
+                Named::Mismatch => {
+                    self.record.header_resyncs += 1;
+                    self.header_only = None;
+                }
+            }
+        }
         let Some(input) = datagram_input(Protocol::Udp, source, self.local, datagram) else {
             return Ok(());
         };
@@ -254,7 +302,7 @@ impl Peer {
 pub(crate) async fn join_and_drive(
     connect: impl Future<Output = anyhow::Result<(Rtc, UdpSocket)>>,
     ledger: Arc<Ledger>,
-    loss: Option<Loss>,
+    reading: Reading,
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
@@ -266,7 +314,7 @@ pub(crate) async fn join_and_drive(
                 socket,
                 ledger,
                 Record::new(started),
-                loss,
+                reading,
                 progress,
                 stop,
             )
@@ -285,35 +333,52 @@ fn finish(record: Record, progress: &Progress) -> Record {
     }
 }
 
+/// Records str0m's event; for a media packet the ledger named, also what naming later
+/// packets by their header needs.
 fn on_event(
     event: Event,
     ledger: &Ledger,
     record: &mut Record,
     keyframes: &mut KeyframeWatch,
     received_at: Instant,
-) {
+) -> Option<HeaderOnly> {
     match event {
-        Event::Connected => record.connected_at = Some(ledger.nanos(Instant::now())),
+        Event::Connected => {
+            record.connected_at = Some(ledger.nanos(Instant::now()));
+            None
+        }
         Event::RtpPacket(packet) => {
             let Some(id) = ledger.stream.lookup(&packet.payload) else {
                 record.unknown_payloads += 1;
-                return;
+                return None;
             };
-            if !record.received.insert(id as usize) {
-                record.duplicates += 1;
-                return;
-            }
-            let now = ledger.nanos(received_at);
-            let delay_us = ledger
-                .sent_at(id as usize)
-                .map_or(0, |sent| now.saturating_sub(sent) / 1000);
-            record
-                .arrivals
-                .push((id, u32::try_from(delay_us).unwrap_or(u32::MAX)));
-            if record.first_keyframe_at.is_none() && keyframes.on_packet(ledger, id) {
-                record.first_keyframe_at = Some(now);
-            }
+            on_arrival(ledger, record, keyframes, id, received_at);
+            Some(HeaderOnly::learn(*packet.header.ssrc, *packet.seq_no, id))
         }
-        _ => {}
+        _ => None,
+    }
+}
+
+/// One media packet the subscriber received, named `id` in the ledger.
+fn on_arrival(
+    ledger: &Ledger,
+    record: &mut Record,
+    keyframes: &mut KeyframeWatch,
+    id: u32,
+    received_at: Instant,
+) {
+    if !record.received.insert(id as usize) {
+        record.duplicates += 1;
+        return;
+    }
+    let now = ledger.nanos(received_at);
+    let delay_us = ledger
+        .sent_at(id as usize)
+        .map_or(0, |sent| now.saturating_sub(sent) / 1000);
+    record
+        .arrivals
+        .push((id, u32::try_from(delay_us).unwrap_or(u32::MAX)));
+    if record.first_keyframe_at.is_none() && keyframes.on_packet(ledger, id) {
+        record.first_keyframe_at = Some(now);
     }
 }

@@ -2,7 +2,7 @@
 //! separate process, tokens minted with `signaling token`, and peers that connect exactly as
 //! the camera agent and the web viewer do: `publish` / `subscribe` offers over signaling.
 
-use crate::peer::{self, Loss, Progress, Record};
+use crate::peer::{self, Progress, Reading, Record};
 use crate::publisher::{self, Publisher};
 use crate::signal::Signal;
 use anyhow::{bail, Context as _};
@@ -119,10 +119,10 @@ pub(crate) async fn join(
     addr: SocketAddr,
     token: Arc<str>,
     ledger: Arc<Ledger>,
-    loss: Option<Loss>,
+    reading: Reading,
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
     let connect = join_inner(addr, &token, stop.clone());
-    peer::join_and_drive(connect, ledger, loss, progress, stop).await
+    peer::join_and_drive(connect, ledger, reading, progress, stop).await
 }

@@ -1,7 +1,7 @@
 //! The server under test as a separate process, pinned to its own core with `taskset`:
 //! start, wait until it serves, publish, hand out a subscriber joiner, stop.
 
-use crate::peer::{Loss, Progress, Record};
+use crate::peer::{Progress, Reading, Record};
 use crate::publisher::Publisher;
 use crate::{janus, publisher, sealcam};
 use anyhow::{bail, Context as _};
@@ -51,15 +51,15 @@ impl Joiner {
     pub(crate) async fn join(
         self,
         ledger: Arc<Ledger>,
-        loss: Option<Loss>,
+        reading: Reading,
         progress: Arc<Progress>,
         stop: watch::Receiver<bool>,
     ) -> Record {
         match self {
             Self::Sealcam { addr, token } => {
-                sealcam::join(addr, token, ledger, loss, progress, stop).await
+                sealcam::join(addr, token, ledger, reading, progress, stop).await
             }
-            Self::Janus { addr } => janus::join(addr, ledger, loss, progress, stop).await,
+            Self::Janus { addr } => janus::join(addr, ledger, reading, progress, stop).await,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! rate, a warm-up, then a measurement window over which server CPU, RSS, loss, delay and
 //! frame completeness are taken. Every scenario is made of steps.
 
-use crate::peer::{Loss, Progress, Record};
+use crate::peer::{Loss, Progress, Reading, Record};
 use crate::server::{Kind, Server, Setup};
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
@@ -24,12 +24,17 @@ pub(crate) struct StepPlan {
     pub(crate) measure: Duration,
     pub(crate) loss: Option<f64>,
     pub(crate) seed: u64,
+    /// Subscribers name packets by their RTP header after the first key frame.
+    pub(crate) header_only: bool,
 }
 
 /// What a step measured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StepResult {
     pub(crate) failed: usize,
+    /// Times a subscriber's header-only naming disagreed with the ledger (see
+    /// `header_only.rs`); each sent that subscriber back to str0m until it named a packet.
+    pub(crate) header_resyncs: u64,
     pub(crate) first_error: Option<String>,
     pub(crate) forwarded: u64,
     pub(crate) cpu_us_per_packet: f64,
@@ -90,9 +95,13 @@ async fn measure(
             probability,
             seed: plan.seed.wrapping_add(i as u64),
         });
+        let reading = Reading {
+            loss,
+            header_only: plan.header_only,
+        };
         let task = joiner.clone().join(
             Arc::clone(&ledger),
-            loss,
+            reading,
             Arc::clone(&progress),
             stop.clone(),
         );
@@ -178,6 +187,7 @@ fn summarize(ledger: &Ledger, records: &[Record], window: (u64, u64)) -> StepRes
     let mut jitters = Vec::new();
     let mut first_keyframe = Vec::new();
     for record in records {
+        result.header_resyncs += record.header_resyncs;
         if let Some(at) = record.first_keyframe_at {
             first_keyframe.push(at.saturating_sub(record.join_started) as f64 / 1e6);
         }

@@ -17,6 +17,8 @@ pub(crate) struct Sizes {
     pub(crate) loss_subscribers: usize,
     pub(crate) warmup: Duration,
     pub(crate) measure: Duration,
+    /// `--header-only`: see [`crate::peer::Reading`].
+    pub(crate) header_only: bool,
 }
 
 impl Sizes {
@@ -29,6 +31,7 @@ impl Sizes {
                 loss_subscribers: 10,
                 warmup: Duration::from_secs(1),
                 measure: Duration::from_secs(4),
+                header_only: false,
             }
         } else {
             Self {
@@ -38,6 +41,7 @@ impl Sizes {
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
                 measure: Duration::from_secs(10),
+                header_only: false,
             }
         }
     }
@@ -57,6 +61,7 @@ fn plan(sizes: &Sizes, subscribers: usize) -> StepPlan {
         measure: sizes.measure,
         loss: None,
         seed: SEED,
+        header_only: sizes.header_only,
     }
 }
 
@@ -79,7 +84,7 @@ async fn step(
                 "[loadgen]   {} failed joins, {} pkts, {:.2} µs/pkt, server {:.0}% CPU, \
                  generator {:.0}% CPU, loss {:.3}%, delay p50 {:.2} ms p99 {:.2} ms, \
                  first key frame p50 {:.0} ms p95 {:.0} ms, frames complete {:.3}, \
-                 socket drops: server {} generator {}",
+                 socket drops: server {} generator {}, header-only resyncs {}",
                 r.failed,
                 r.forwarded,
                 r.cpu_us_per_packet,
@@ -92,7 +97,8 @@ async fn step(
                 r.first_keyframe_p95_ms,
                 r.frames_recovered,
                 r.server_socket_drops,
-                r.generator_socket_drops
+                r.generator_socket_drops,
+                r.header_resyncs
             );
             if let Some(e) = &r.first_error {
                 eprintln!("[loadgen]   first join error: {e}");
