@@ -33,6 +33,7 @@ mod secret;
 mod server;
 mod session;
 mod socket;
+mod upgrade;
 
 pub use auth::{check_grant, parse_ttl, AuthFailure, Claims, Grant, TokenAuthority};
 pub use config::{FileConfig, RateFile, ServerConfig, SfuFile};

@@ -12,10 +12,17 @@
 //!   right after accept, so a flood of idle sockets cannot exhaust the process's
 //!   descriptors. An upgraded WebSocket leaves this count (hyper hands its socket over)
 //!   and is counted by the session cap, `max_connections`, instead.
+//! * A valid WebSocket upgrade of `/ws` is answered here, before warp (see `upgrade.rs`);
+//!   everything else is warp's.
 //! * Shutdown stops accepting and lets upgraded and in-flight connections finish
 //!   (hyper-util's graceful watcher), as `warp::serve(..).graceful(..)` did.
 
+use crate::context::Context;
 use crate::idle_io::IdleCut;
+use crate::upgrade;
+use futures_util::future::Either;
+use hyper::body::Incoming;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -41,6 +48,7 @@ pub(crate) struct TcpLimits {
 pub(crate) async fn serve<F, R>(
     listener: TcpListener,
     filter: F,
+    ctx: Arc<Context>,
     limits: TcpLimits,
     mut stop: watch::Receiver<bool>,
 ) where
@@ -73,7 +81,15 @@ pub(crate) async fn serve<F, R>(
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(warp::service(filter.clone()));
+        let routes = TowerToHyperService::new(warp::service(filter.clone()));
+        let ctx = Arc::clone(&ctx);
+        let service = hyper::service::service_fn(move |request: warp::http::Request<Incoming>| {
+            if upgrade::wants(&request) {
+                Either::Left(std::future::ready(Ok(upgrade::accept(request, &ctx))))
+            } else {
+                Either::Right(routes.call(request))
+            }
+        });
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let (first_byte_timeout, read_idle) = (limits.header_read_timeout, limits.read_idle);

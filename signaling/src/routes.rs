@@ -2,7 +2,6 @@
 //! every response carrying the security headers a secure-context page needs.
 
 use crate::context::Context;
-use crate::session::serve_socket;
 use protocol::MAX_MESSAGE_BYTES;
 use std::path::Path;
 use std::sync::Arc;
@@ -71,20 +70,24 @@ fn static_file(file: warp::fs::File) -> Response {
     response
 }
 
+/// Whether a raw query string has a `token` parameter. Tokens belong in `hello`: a URL
+/// ends up in proxy logs and browser history.
+pub(crate) fn token_in_query(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("token"))
+}
+
 /// Every route of one server.
 pub(crate) fn routes(
     ctx: &Arc<Context>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
-    // Tokens belong in `hello`: a URL ends up in proxy logs and browser history. A client
-    // that puts one in the query string is told so instead of being upgraded.
+    // A client that puts a token in the URL is told so instead of being upgraded.
     let token_in_url = warp::path("ws")
         .and(warp::path::end())
         .and(warp::query::raw())
         .and_then(|query: String| async move {
-            let has_token = query
-                .split('&')
-                .any(|pair| pair.split('=').next() == Some("token"));
-            if has_token {
+            if token_in_query(&query) {
                 Ok(warp::reply::with_status(
                     "Send the access token in the `hello` message, never in the URL.\n",
                     StatusCode::BAD_REQUEST,
@@ -107,19 +110,19 @@ pub(crate) fn routes(
         }
     });
 
-    let ws_ctx = ctx.clone();
-    let ws =
-        warp::path("ws")
-            .and(warp::path::end())
-            .and(warp::ws())
-            .map(move |ws: warp::ws::Ws| {
-                let ctx = ws_ctx.clone();
-                // Taken before the upgrade so the cap counts sockets, not finished handshakes.
-                let permit = ctx.connections.clone().try_acquire_owned().ok();
-                ws.max_message_size(TRANSPORT_MAX_MESSAGE_BYTES)
-                    .max_frame_size(TRANSPORT_MAX_MESSAGE_BYTES)
-                    .on_upgrade(move |socket| serve_socket(socket, ctx, permit))
-            });
+    // Valid upgrades never get here: the listener takes them first (upgrade.rs) to size
+    // the socket's buffers. What reaches warp is a malformed upgrade, which `ws()`
+    // refuses with 400; one that `ws()` would accept but the listener did not is
+    // refused too, rather than served with different buffers.
+    let ws = warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::ws())
+        .map(|_: warp::ws::Ws| {
+            warp::reply::with_status(
+                "Not a WebSocket upgrade this server accepts.\n",
+                StatusCode::BAD_REQUEST,
+            )
+        });
 
     let health_ctx = ctx.clone();
     let healthz = warp::path("healthz")

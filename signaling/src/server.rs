@@ -100,7 +100,13 @@ impl Server {
                 .idle_timeout
                 .saturating_add(ctx.config.header_read_timeout),
         };
-        let http = tokio::spawn(listener::serve(listener, routes(&ctx), limits, shutdown_rx));
+        let http = tokio::spawn(listener::serve(
+            listener,
+            routes(&ctx),
+            Arc::clone(&ctx),
+            limits,
+            shutdown_rx,
+        ));
         tracing::info!(%local_addr, "signaling listening");
         Ok(Self {
             ctx,

@@ -8,7 +8,7 @@ use crate::hub::{Outgoing, OUTBOX_CAPACITY};
 use crate::limits::ConnectionLimits;
 use crate::media::MediaSessionId;
 use crate::secret::random_hex;
-use crate::socket::{Flow, Socket};
+use crate::socket::{Flow, Socket, WebSocket};
 use protocol::{
     ClientMessage, ErrorCode, Role, ServerMessage, SessionId, Welcome, PROTOCOL_VERSION,
 };
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::{interval_at, sleep_until, Instant};
-use warp::ws::WebSocket;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Entry point for an upgraded socket. `permit` is `None` when the cap was reached.
 pub(crate) async fn serve_socket(
@@ -61,6 +61,14 @@ pub(crate) async fn serve_socket(
     gauge.dec();
 }
 
+/// The text of a text frame; binary frames are not part of the protocol.
+fn text_of(frame: &Message) -> Option<&str> {
+    match frame {
+        Message::Text(text) => Some(text.as_str()),
+        _ => None,
+    }
+}
+
 /// Waits for `hello` (within the idle timeout) and checks version and token.
 async fn handshake(socket: &mut Socket, ctx: &Context) -> Option<Grant> {
     let deadline = Instant::now() + ctx.config.idle_timeout;
@@ -78,9 +86,9 @@ async fn handshake(socket: &mut Socket, ctx: &Context) -> Option<Grant> {
         if frame.is_close() {
             return None;
         }
-        match frame.to_str() {
-            Ok(text) => break text.to_owned(),
-            Err(()) => {
+        match text_of(&frame) {
+            Some(text) => break text.to_owned(),
+            None => {
                 socket.refuse(ErrorCode::HelloRequired).await;
                 return None;
             }
@@ -237,14 +245,14 @@ impl Session {
         }
     }
 
-    async fn on_frame(&mut self, frame: warp::ws::Message) -> Flow {
+    async fn on_frame(&mut self, frame: Message) -> Flow {
         if frame.is_close() {
             return Flow::Stop;
         }
         if frame.is_ping() || frame.is_pong() {
             return Flow::Continue;
         }
-        let Ok(text) = frame.to_str() else {
+        let Some(text) = text_of(&frame) else {
             // Binary frames are not part of the protocol.
             self.ctx
                 .metrics

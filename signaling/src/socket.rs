@@ -1,4 +1,5 @@
-//! A thin wrapper over warp's WebSocket that speaks protocol messages and counts errors.
+//! A thin wrapper over the WebSocket (see `upgrade.rs`) that speaks protocol messages and
+//! counts errors.
 //!
 //! Every write is bounded by `write_timeout`: a client that stops reading its socket
 //! would otherwise block its session task in a send forever — holding a connection slot
@@ -6,9 +7,14 @@
 
 use crate::metrics::Metrics;
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use protocol::{ErrorCode, ErrorMessage, ServerMessage};
 use std::time::Duration;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// A signaling connection after its upgrade.
+pub(crate) type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// What the session loop does after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +81,7 @@ impl Socket {
 
     /// Sends a WebSocket ping frame (browsers answer it without any page code).
     pub(crate) async fn ping(&mut self) -> Flow {
-        self.write(Message::ping(Vec::new())).await
+        self.write(Message::Ping(Default::default())).await
     }
 
     /// The next frame from the client; `None` when the connection ended.
@@ -92,7 +98,7 @@ impl Socket {
 
     /// A clean close handshake (best effort: the peer may already be gone).
     pub(crate) async fn close(&mut self) {
-        let _ = self.write(Message::close()).await;
+        let _ = self.write(Message::Close(None)).await;
         let _ = tokio::time::timeout(self.write_timeout, self.ws.flush()).await;
     }
 }

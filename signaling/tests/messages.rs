@@ -63,6 +63,7 @@ async fn oversized_payload_is_refused_and_not_relayed() {
     viewer.expect_error(ErrorCode::PayloadTooLarge).await;
     // The camera's next message is its own pong: nothing was relayed.
     camera.expect_alive().await;
+    // Many times the socket's 4 KiB read buffer (src/upgrade.rs): it arrives whole.
     let fits = "B".repeat(MAX_PAYLOAD_BYTES);
     viewer.send(&key_request("front-door", &fits)).await;
     match camera.recv().await {
