@@ -9,18 +9,25 @@
 //! ledger has named it, every later packet of that SSRC is named by its sequence number.
 //! Its RTP header (sequence number, marker bit, SSRC) is not encrypted by SRTP.
 //!
-//! Each packet's marker bit is checked against the ledger's. A wrong offset (a server
-//! that skipped or renumbered packets) fails that check at the first marker. The
-//! subscriber then goes back to str0m until it has named a packet again. Subscribers that
-//! simulate loss never use this: they need str0m's NACKs.
+//! Each packet's marker bit and RTP timestamp are checked against the ledger, and a
+//! frame's packets count only once its last packet has passed. A wrong offset (a server
+//! that skipped or renumbered packets) fails the check within a frame. On a mismatch, or a
+//! gap in the sequence numbers, str0m takes over: it is given the datagrams read since it
+//! last saw one ([`Recent`]), names them itself and NACKs what is missing, as it would
+//! have. Subscribers that simulate loss never read by header.
 
+use crate::publisher::FPS;
 use loadgen::ledger::Ledger;
+use loadgen::pacing::VIDEO_CLOCK_HZ;
+use std::collections::VecDeque;
+use std::time::Instant;
 
 /// What naming a packet by its header concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Named {
-    /// The ledger's packet `id`.
-    Packet(u32),
+    /// The ledger's packet `id`. `gap`: sequence numbers were skipped before it (str0m
+    /// must learn of that, to NACK them). `frame_end`: it is its frame's last packet.
+    Packet { id: u32, gap: bool, frame_end: bool },
     /// Another SSRC (a retransmission stream, say): str0m should have it.
     OtherStream,
     /// The header disagrees with the ledger: the offset is no longer right.
@@ -35,22 +42,37 @@ pub(crate) struct HeaderOnly {
     offset: i64,
     /// The latest extended sequence number, to extend the next 16-bit one.
     last_seq: i64,
+    /// The learned packet's RTP timestamp and frame: every later timestamp must be this
+    /// one plus the frames in between.
+    timestamp: u32,
+    frame: u32,
 }
 
 impl HeaderOnly {
-    /// From a packet str0m delivered: its SSRC, extended sequence number and ledger id.
-    pub(crate) fn learn(ssrc: u32, extended_seq: u64, id: u32) -> Self {
-        let seq = i64::try_from(extended_seq).unwrap_or(i64::MAX);
-        Self {
+    /// From a packet str0m delivered: its SSRC, extended sequence number, RTP timestamp
+    /// and ledger id.
+    pub(crate) fn learn(
+        ssrc: u32,
+        extended_seq: u64,
+        timestamp: u32,
+        id: u32,
+        ledger: &Ledger,
+    ) -> Option<Self> {
+        let seq = i64::try_from(extended_seq).ok()?;
+        let frame = ledger.stream.packets.get(id as usize)?.frame;
+        Some(Self {
             ssrc,
             offset: seq - i64::from(id),
             last_seq: seq,
-        }
+            timestamp,
+            frame,
+        })
     }
 
-    /// Names the RTP packet in `datagram` (the caller has checked it is RTP).
+    /// Names the RTP packet in `datagram` (the caller has checked it is RTP): by its
+    /// sequence number, confirmed by its marker bit and its timestamp.
     pub(crate) fn name(&mut self, datagram: &[u8], ledger: &Ledger) -> Named {
-        let [_, second, s0, s1, _, _, _, _, c0, c1, c2, c3, ..] = *datagram else {
+        let [_, second, s0, s1, t0, t1, t2, t3, c0, c1, c2, c3, ..] = *datagram else {
             return Named::Mismatch;
         };
         if u32::from_be_bytes([c0, c1, c2, c3]) != self.ssrc {
@@ -61,19 +83,68 @@ impl HeaderOnly {
         #[allow(clippy::cast_possible_truncation)]
         let step = i64::from(seq16.wrapping_sub(self.last_seq as u16) as i16);
         let seq = self.last_seq + step;
-        let id = seq - self.offset;
-        let Some(packet) = u32::try_from(id)
+        let Some((id, packet)) = u32::try_from(seq - self.offset)
             .ok()
             .and_then(|id| ledger.stream.packets.get(id as usize).map(|p| (id, p)))
         else {
             return Named::Mismatch;
         };
         let marker = second & 0x80 != 0;
-        if marker != packet.1.marker {
+        let timestamp = u32::from_be_bytes([t0, t1, t2, t3]);
+        if marker != packet.marker || timestamp != self.timestamp_of(packet.frame) {
             return Named::Mismatch;
         }
+        let gap = step > 1;
         self.last_seq = self.last_seq.max(seq);
-        Named::Packet(packet.0)
+        Named::Packet {
+            id,
+            gap,
+            frame_end: packet.marker,
+        }
+    }
+
+    /// The RTP timestamp frame `frame` must carry (the publishers stamp frame k at
+    /// k × 90 kHz / FPS from a fixed base; servers only add an offset).
+    fn timestamp_of(&self, frame: u32) -> u32 {
+        let ticks = |k: u32| u64::from(k) * VIDEO_CLOCK_HZ / u64::from(FPS);
+        // Truncation intended: RTP timestamps wrap at 32 bits.
+        #[allow(clippy::cast_possible_truncation)]
+        let delta = ticks(frame).wrapping_sub(ticks(self.frame)) as u32;
+        self.timestamp.wrapping_add(delta)
+    }
+}
+
+/// The latest media datagrams read by header, kept so that str0m can be given them when
+/// it has to take over: it then knows what arrived, and NACKs only what did not.
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    /// (receive time, datagram), oldest first.
+    datagrams: VecDeque<(Instant, Vec<u8>)>,
+}
+
+impl Recent {
+    /// More than str0m's NACK window (100 packets), so after a replay its window holds
+    /// only packets it has been given.
+    pub(crate) const CAPACITY: usize = 128;
+
+    pub(crate) fn push(&mut self, received_at: Instant, datagram: &[u8]) {
+        let mut buffer = if self.datagrams.len() >= Self::CAPACITY {
+            self.datagrams
+                .pop_front()
+                .map(|(_, b)| b)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        buffer.clear();
+        buffer.extend_from_slice(datagram);
+        self.datagrams.push_back((received_at, buffer));
+    }
+
+    /// Every kept datagram with its receive time, oldest first; the store is empty
+    /// afterwards.
+    pub(crate) fn take(&mut self) -> VecDeque<(Instant, Vec<u8>)> {
+        std::mem::take(&mut self.datagrams)
     }
 }
 
@@ -84,70 +155,119 @@ mod tests {
     use std::sync::Arc;
     use std::time::Instant;
 
+    const SSRC: u32 = 7;
+    const TS_BASE: u32 = 4_000_000_000;
+
     fn ledger() -> Ledger {
         let stream = Stream::generate(&StreamConfig::default(), 90, 3).expect("stream");
         Ledger::new(Arc::new(stream), Instant::now())
     }
 
+    /// The header a server would send for ledger packet `id` under `seq`, stamped as the
+    /// publisher stamps its frame (from `TS_BASE`, wrapping).
     fn header(ledger: &Ledger, ssrc: u32, seq: u16, id: usize) -> Vec<u8> {
-        let marker = ledger.stream.packets[id].marker;
-        let mut h = vec![0x80, 96 | if marker { 0x80 } else { 0 }];
+        let packet = &ledger.stream.packets[id];
+        let ticks = u64::from(packet.frame) * VIDEO_CLOCK_HZ / u64::from(FPS);
+        let ts = TS_BASE.wrapping_add(ticks as u32);
+        let mut h = vec![0x80, 96 | if packet.marker { 0x80 } else { 0 }];
         h.extend_from_slice(&seq.to_be_bytes());
-        h.extend_from_slice(&[0; 4]);
+        h.extend_from_slice(&ts.to_be_bytes());
         h.extend_from_slice(&ssrc.to_be_bytes());
         h.extend_from_slice(&[0xaa; 20]);
         h
     }
 
+    fn learn(ledger: &Ledger, seq: u64, id: usize) -> HeaderOnly {
+        let ts = u32::from_be_bytes(
+            header(ledger, SSRC, seq as u16, id)[4..8]
+                .try_into()
+                .unwrap(),
+        );
+        HeaderOnly::learn(SSRC, seq, ts, id as u32, ledger).expect("learned")
+    }
+
     #[test]
-    fn later_packets_are_named_across_a_sequence_wrap_and_out_of_order() {
+    fn later_packets_are_named_across_a_sequence_wrap_with_gaps_flagged() {
         let ledger = ledger();
-        let total = ledger.stream.packets.len();
-        assert!(total > 100, "the test stream has {total} packets");
-        // Learned at id 10 with the subscriber's sequence number 65_530: the wrap comes
-        // six packets later.
-        let mut naming = HeaderOnly::learn(7, 65_530, 10);
-        for id in [11usize, 12, 20, 19, 40, 90] {
-            let seq = (65_530 + (id - 10)) as u16;
+        assert!(ledger.stream.packets.len() > 100);
+        // Learned at id 10 with sequence number 65_530: the wrap comes six packets later.
+        let mut naming = learn(&ledger, 65_530, 10);
+        let seq_of = |id: usize| (65_530 + (id - 10)) as u16;
+        for (id, gap) in [
+            (11usize, false),
+            (12, false),
+            (20, true),
+            (19, false),
+            (40, true),
+            (41, false),
+        ] {
+            let named = naming.name(&header(&ledger, SSRC, seq_of(id), id), &ledger);
             assert_eq!(
-                naming.name(&header(&ledger, 7, seq, id), &ledger),
-                Named::Packet(id as u32),
+                named,
+                Named::Packet {
+                    id: id as u32,
+                    gap,
+                    frame_end: ledger.stream.packets[id].marker
+                },
                 "id {id}"
             );
         }
     }
 
     #[test]
-    fn another_ssrc_and_a_wrong_offset_are_told_apart() {
+    fn another_ssrc_and_any_renumbering_are_told_apart() {
         let ledger = ledger();
-        let mut naming = HeaderOnly::learn(7, 1000, 0);
+        let mut naming = learn(&ledger, 1000, 0);
         assert_eq!(
             naming.name(&header(&ledger, 8, 1001, 1), &ledger),
             Named::OtherStream
         );
-        // A server that dropped one packet and renumbered the rest: sequence numbers run
-        // one behind the ledger, which the next marker bit gives away.
-        let marker_id = (1..ledger.stream.packets.len())
+        // A server that dropped one packet and renumbered the rest: each datagram names
+        // the packet before the one it carries. Caught at the latest at the frame's end.
+        let frame_end = (1..ledger.stream.packets.len())
             .find(|&i| ledger.stream.packets[i].marker)
             .expect("a frame ends");
-        let mut saw_mismatch = false;
-        for id in 2..=marker_id + 1 {
-            let seq = (1000 + id - 1) as u16;
-            let mut datagram = header(&ledger, 7, seq, id);
-            // The datagram carries packet `id`'s marker but a number that names `id - 1`.
-            datagram[1] = 96
-                | if ledger.stream.packets[id].marker {
-                    0x80
-                } else {
-                    0
-                };
-            if naming.name(&datagram, &ledger) == Named::Mismatch {
-                saw_mismatch = true;
-                break;
-            }
-        }
-        assert!(saw_mismatch, "a shifted numbering must be caught");
+        let caught = (2..=frame_end + 1).any(|id| {
+            let carried = header(&ledger, SSRC, 0, id);
+            let mut datagram = header(&ledger, SSRC, (1000 + id - 1) as u16, id - 1);
+            datagram[1] = carried[1];
+            datagram[4..8].copy_from_slice(&carried[4..8]);
+            naming.name(&datagram, &ledger) == Named::Mismatch
+        });
+        assert!(caught, "a shift by one packet must be caught");
+        // A shift by a whole frame keeps every marker bit right; the timestamp gives it away.
+        let mut naming = learn(&ledger, 1000, 0);
+        let second_frame = ledger.stream.frames[1].first_packet as usize;
+        let mut datagram = header(&ledger, SSRC, 1000 + second_frame as u16, second_frame);
+        let third_frame_ts = header(
+            &ledger,
+            SSRC,
+            0,
+            ledger.stream.frames[2].first_packet as usize,
+        );
+        datagram[4..8].copy_from_slice(&third_frame_ts[4..8]);
+        assert_eq!(naming.name(&datagram, &ledger), Named::Mismatch);
         // A truncated datagram is never named.
         assert_eq!(naming.name(&[0x80, 96, 0], &ledger), Named::Mismatch);
+    }
+
+    #[test]
+    fn recent_keeps_the_latest_datagrams_in_order_and_empties_on_take() {
+        let mut recent = Recent::default();
+        let now = Instant::now();
+        for i in 0..Recent::CAPACITY + 5 {
+            recent.push(now, &(i as u32).to_be_bytes());
+        }
+        let kept = recent.take();
+        assert_eq!(kept.len(), Recent::CAPACITY);
+        assert_eq!(
+            kept.front().map(|(_, d)| d.as_slice()),
+            Some(&5u32.to_be_bytes()[..])
+        );
+        assert_eq!(
+            kept.back().map(|(_, d)| d.as_slice()),
+            Some(&((Recent::CAPACITY + 4) as u32).to_be_bytes()[..])
+        );
+        assert!(recent.take().is_empty());
     }
 }

@@ -66,11 +66,11 @@ struct Cli {
     #[arg(long)]
     table_out: Option<PathBuf>,
     /// After its first complete key frame, each subscriber names media packets by their
-    /// clear RTP header instead of running str0m's receive path: about half the generator's
-    /// CPU. Its subscribers then send no NACKs, and the naming is only sound for a server
-    /// that forwards with a fixed sequence-number offset (Sealcam does; Janus renumbers
-    /// after dropping, which shows as resyncs). The loss scenario never uses it. Not for
-    /// side-by-side tables: use it to measure Sealcam with a cheaper generator.
+    /// clear RTP header (checked against the ledger's marker bits and timestamps) instead
+    /// of running str0m's receive path: about half the generator's CPU. On a gap or a
+    /// mismatch str0m takes over and NACKs as usual. The loss scenario never uses it. Not
+    /// for side-by-side tables: Janus's delay rises when its viewers stop decrypting (see
+    /// docs/benchmarks.md); use it to measure Sealcam with a cheaper generator.
     #[arg(long)]
     header_only: bool,
 }

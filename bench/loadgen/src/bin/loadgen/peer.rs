@@ -2,7 +2,7 @@
 //! its own UDP socket. Nothing is decoded: each payload is looked up in the ledger to learn
 //! which packet it is and when it was sent. Hundreds of these share the runtime's threads.
 
-use crate::header_only::{HeaderOnly, Named};
+use crate::header_only::{HeaderOnly, Named, Recent};
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
@@ -23,6 +23,14 @@ use tokio::sync::watch;
 pub(crate) struct Loss {
     pub(crate) probability: f64,
     pub(crate) seed: u64,
+}
+
+/// What [`Peer::feed`] asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    Done,
+    /// Header naming stopped (a gap, or a mismatch): str0m must take over.
+    HandOver,
 }
 
 /// How a subscriber reads its media.
@@ -146,6 +154,9 @@ pub(crate) async fn drive(
         progress,
         last_rx: Instant::now(),
         header_only: None,
+        recent: Recent::default(),
+        unconfirmed: Vec::new(),
+        replaying: false,
     };
     let mut buf = vec![0u8; 2048];
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
@@ -196,6 +207,13 @@ struct Peer {
     header_only_allowed: bool,
     /// Set once packets are named by their clear header.
     header_only: Option<HeaderOnly>,
+    /// Media datagrams read by header since str0m last saw one (see [`Recent`]).
+    recent: Recent,
+    /// Packets named by header in the current frame, counted once the frame's last
+    /// packet confirms the naming: (ledger id, receive time).
+    unconfirmed: Vec<(u32, Instant)>,
+    /// True while str0m is being given `recent`: no learning until it has all of it.
+    replaying: bool,
 }
 
 impl Peer {
@@ -222,6 +240,7 @@ impl Peer {
                     // joining (and time to first key frame) is always measured through
                     // str0m.
                     if self.header_only_allowed
+                        && !self.replaying
                         && self.header_only.is_none()
                         && self.record.first_keyframe_at.is_some()
                     {
@@ -242,7 +261,9 @@ impl Peer {
         mut source: std::net::SocketAddr,
     ) -> Result<(), String> {
         loop {
-            self.feed(rtc, &buf[..n], source)?;
+            if self.feed(rtc, &buf[..n], source)? == Fed::HandOver {
+                self.hand_over(rtc, source).await?;
+            }
             match self.socket.try_recv_from(buf) {
                 Ok((next, from)) => {
                     // Each input's events and answers before the next input.
@@ -259,36 +280,87 @@ impl Peer {
         rtc: &mut Rtc,
         datagram: &[u8],
         source: std::net::SocketAddr,
-    ) -> Result<(), String> {
+    ) -> Result<Fed, String> {
         self.last_rx = Instant::now();
         if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {
             self.record.dropped_by_loss += 1;
-            return Ok(());
+            return Ok(Fed::Done);
         }
         if let Some(naming) = self.header_only.as_mut().filter(|_| is_rtp(datagram)) {
             match naming.name(datagram, &self.ledger) {
-                Named::Packet(id) => {
-                    on_arrival(
-                        &self.ledger,
-                        &mut self.record,
-                        &mut self.keyframes,
-                        id,
-                        self.last_rx,
-                    );
-                    return Ok(());
+                Named::Packet { id, gap, frame_end } => {
+                    self.recent.push(self.last_rx, datagram);
+                    self.unconfirmed.push((id, self.last_rx));
+                    if gap {
+                        // str0m must see the gap to NACK it, as a real viewer would.
+                        return Ok(Fed::HandOver);
+                    }
+                    if frame_end {
+                        self.confirm();
+                    }
+                    return Ok(Fed::Done);
                 }
                 Named::OtherStream => {}
                 Named::Mismatch => {
+                    self.recent.push(self.last_rx, datagram);
                     self.record.header_resyncs += 1;
-                    self.header_only = None;
+                    return Ok(Fed::HandOver);
                 }
             }
         }
         let Some(input) = datagram_input(Protocol::Udp, source, self.local, datagram) else {
-            return Ok(());
+            return Ok(Fed::Done);
         };
         rtc.handle_input(input)
-            .map_err(|e| format!("rtc input: {e}"))
+            .map_err(|e| format!("rtc input: {e}"))?;
+        Ok(Fed::Done)
+    }
+
+    /// The frame's last packet confirmed the naming: its packets count.
+    fn confirm(&mut self) {
+        for (id, received_at) in self.unconfirmed.drain(..) {
+            on_arrival(
+                &self.ledger,
+                &mut self.record,
+                &mut self.keyframes,
+                id,
+                received_at,
+            );
+        }
+    }
+
+    /// str0m takes over: it is given every datagram read by header since it last saw one
+    /// (so its NACK window holds what arrived, and it NACKs only what did not), and it
+    /// names them itself; unconfirmed namings are dropped. Header naming resumes with
+    /// the next packet str0m delivers.
+    async fn hand_over(
+        &mut self,
+        rtc: &mut Rtc,
+        source: std::net::SocketAddr,
+    ) -> Result<(), String> {
+        self.header_only = None;
+        self.unconfirmed.clear();
+        // Any NACK check that is due runs before str0m sees the jump in sequence numbers,
+        // and the next one is 33 ms away: long after these datagrams are in.
+        rtc.handle_input(Input::Timeout(Instant::now()))
+            .map_err(|e| format!("rtc input: {e}"))?;
+        self.replaying = true;
+        let replayed = self.replay(rtc, source).await;
+        self.replaying = false;
+        replayed
+    }
+
+    async fn replay(&mut self, rtc: &mut Rtc, source: std::net::SocketAddr) -> Result<(), String> {
+        for (received_at, datagram) in self.recent.take() {
+            // Their delay is measured from when they were read, not from now.
+            self.last_rx = received_at;
+            if let Some(input) = datagram_input(Protocol::Udp, source, self.local, &datagram) {
+                // A datagram str0m already had is refused as a replay: harmless.
+                let _ = rtc.handle_input(input);
+            }
+            self.drain_outputs(rtc).await?;
+        }
+        Ok(())
     }
 
     fn fail(mut self, error: String) -> Record {
@@ -353,7 +425,13 @@ fn on_event(
                 return None;
             };
             on_arrival(ledger, record, keyframes, id, received_at);
-            Some(HeaderOnly::learn(*packet.header.ssrc, *packet.seq_no, id))
+            HeaderOnly::learn(
+                *packet.header.ssrc,
+                *packet.seq_no,
+                packet.header.timestamp,
+                id,
+                ledger,
+            )
         }
         _ => None,
     }
