@@ -16,7 +16,7 @@ use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Rtc, RtcConfig};
 use test_support::str0m_peer::{after_recv, drain, remote_pt, rtp_mode, Offer, Polled};
 
-pub use super::loss::{is_rtp, Loss};
+pub use super::loss::Loss;
 pub use super::rng::Rng;
 pub use super::transport::{TcpLink, Transport};
 
@@ -209,11 +209,9 @@ impl Runner {
         loop {
             let drained = drain(&mut rtc, |polled| match polled {
                 Polled::Transmit(t) => {
-                    let rtp = is_rtp(&t.contents);
-                    rtp_out += u64::from(rtp);
                     let lose = loss
                         .as_ref()
-                        .is_some_and(|l| rtp && l.applies(rtp_out) && rng.chance(l.outgoing));
+                        .is_some_and(|l| l.drops(&mut rtp_out, &t.contents, l.outgoing, &mut rng));
                     if lose {
                         lock(&observed).dropped_by_loss += 1;
                     } else {
@@ -261,11 +259,9 @@ impl Runner {
                 .clamp(Duration::from_millis(1), max_wait);
             let received = transport.recv(&mut buf, wait);
             if let Ok((n, _)) = received {
-                let rtp = is_rtp(&buf[..n]);
-                rtp_in += u64::from(rtp);
                 let lose = loss
                     .as_ref()
-                    .is_some_and(|l| rtp && l.applies(rtp_in) && rng.chance(l.incoming));
+                    .is_some_and(|l| l.drops(&mut rtp_in, &buf[..n], l.incoming, &mut rng));
                 if lose {
                     lock(&observed).dropped_by_loss += 1;
                     continue;

@@ -18,7 +18,24 @@ impl Loss {
     pub fn applies(&self, index: u64) -> bool {
         (self.from..self.until).contains(&index)
     }
+
+    /// Whether `datagram` is lost, drawn with `probability`. `rtp_seen` counts the RTP
+    /// datagrams of its direction so far (this one included afterwards), which places it
+    /// inside or outside the lossy range.
+    pub fn drops(
+        &self,
+        rtp_seen: &mut u64,
+        datagram: &[u8],
+        probability: f64,
+        rng: &mut Rng,
+    ) -> bool {
+        let rtp = is_rtp(datagram);
+        *rtp_seen += u64::from(rtp);
+        rtp && self.applies(*rtp_seen) && rng.chance(probability)
+    }
 }
+
+use super::rng::Rng;
 
 /// Loss applies to RTP only: the demultiplexing test-support shares with every peer.
 pub use test_support::rtp::is_rtp;

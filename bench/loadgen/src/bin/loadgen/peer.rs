@@ -290,11 +290,12 @@ impl Peer {
             match naming.name(datagram, &self.ledger) {
                 Named::Packet { id, gap, frame_end } => {
                     self.recent.push(self.last_rx, datagram);
-                    self.unconfirmed.push((id, self.last_rx));
                     if gap {
-                        // str0m must see the gap to NACK it, as a real viewer would.
+                        // str0m must see the gap to NACK it, as a real viewer would; it
+                        // names this packet itself.
                         return Ok(Fed::HandOver);
                     }
+                    self.unconfirmed.push((id, self.last_rx));
                     if frame_end {
                         self.confirm();
                     }
