@@ -6,6 +6,7 @@
 //! readers in [`procstat`]. The binary drives them: str0m subscribers multiplexed on a few
 //! tokio threads, a publisher per target, and the scenarios of `bench/run`.
 
+pub mod cpulist;
 pub mod h264;
 pub mod ledger;
 pub mod pacing;

@@ -31,8 +31,19 @@ const DISABLED_TRANSPORTS: &str =
     "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so";
 
 /// Writes janus.jcfg, the HTTP transport and the streaming plugin config into `dir`.
-pub(crate) fn write_config(dir: &Path, http_port: u16, rtp_port: u16) -> anyhow::Result<()> {
+/// `event_loops`: Janus's shared media loops (0 keeps its default, a thread per handle).
+pub(crate) fn write_config(
+    dir: &Path,
+    http_port: u16,
+    rtp_port: u16,
+    event_loops: usize,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let loops = if event_loops == 0 {
+        String::new()
+    } else {
+        format!("\n    event_loops = {event_loops}")
+    };
     let main = format!(
         r#"general: {{
     configs_folder = "{dir}"
@@ -41,7 +52,7 @@ pub(crate) fn write_config(dir: &Path, http_port: u16, rtp_port: u16) -> anyhow:
     events_folder = "/usr/lib/x86_64-linux-gnu/janus/events"
     loggers_folder = "/usr/lib/x86_64-linux-gnu/janus/loggers"
     debug_level = 3
-    session_timeout = 0
+    session_timeout = 0{loops}
 }}
 media: {{
     rtp_port_range = "30000-60000"

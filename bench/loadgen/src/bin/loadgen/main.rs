@@ -59,6 +59,11 @@ struct Cli {
     /// CPUs the server is pinned to (taskset -c syntax).
     #[arg(long, default_value = "0")]
     server_cpus: String,
+    /// Janus's shared media event loops. Default: one per server CPU, as Sealcam runs one
+    /// worker per CPU. 0 keeps Janus's own default (a thread per handle), which on one
+    /// core costs it about twice the CPU per packet (see docs/benchmarks.md).
+    #[arg(long)]
+    janus_event_loops: Option<usize>,
     /// Scratch directory for configs and server logs.
     #[arg(long, default_value = "/tmp/sealcam-bench")]
     work_dir: PathBuf,
@@ -113,10 +118,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
     }
+    let janus_event_loops = match cli.janus_event_loops {
+        Some(loops) => loops,
+        None => loadgen::cpulist::count(&cli.server_cpus).context("--server-cpus")?,
+    };
+    if targets.contains(&Kind::Janus) {
+        eprintln!("[loadgen] janus event loops: {janus_event_loops} (0: a thread per handle)");
+    }
     let setup = Setup {
         signaling_bin: cli.signaling_bin.clone(),
         janus_bin: cli.janus_bin.clone(),
         server_cpus: cli.server_cpus.clone(),
+        janus_event_loops,
         work_dir: cli.work_dir.clone(),
     };
     // Enough unique packets for the longest step: joining up to 1000 subscribers 10 ms

@@ -37,6 +37,8 @@ pub(crate) struct Setup {
     pub(crate) janus_bin: PathBuf,
     /// `taskset -c` list for the server, e.g. "0".
     pub(crate) server_cpus: String,
+    /// Janus's `event_loops` (0: its default, a thread per handle).
+    pub(crate) janus_event_loops: usize,
     pub(crate) work_dir: PathBuf,
 }
 
@@ -133,7 +135,7 @@ impl Server {
             }
             Kind::Janus => {
                 let rtp_port = free_udp_port()?;
-                janus::write_config(&dir, port, rtp_port)?;
+                janus::write_config(&dir, port, rtp_port, setup.janus_event_loops)?;
                 let mut cmd = pinned(
                     &setup.server_cpus,
                     &setup.janus_bin,

@@ -1,0 +1,49 @@
+//! `taskset -c` CPU lists ("0", "0,2", "0-3,6"): how many CPUs one names, so a server can
+//! be given as many event loops or workers as it has cores.
+
+use anyhow::{bail, Context as _};
+
+/// The number of distinct CPUs in a `taskset -c` list.
+pub fn count(list: &str) -> anyhow::Result<usize> {
+    let mut cpus = std::collections::BTreeSet::new();
+    for part in list.split(',').map(str::trim) {
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (cpu(a, list)?, cpu(b, list)?),
+            None => {
+                let n = cpu(part, list)?;
+                (n, n)
+            }
+        };
+        if first > last {
+            bail!("CPU range {part:?} in {list:?} runs backwards");
+        }
+        cpus.extend(first..=last);
+    }
+    Ok(cpus.len())
+}
+
+fn cpu(text: &str, list: &str) -> anyhow::Result<u32> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{list:?} is not a CPU list like \"0\", \"0,2\" or \"0-3\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_single_cpus_ranges_and_overlaps_once() {
+        assert_eq!(count("0").unwrap(), 1);
+        assert_eq!(count("0,2").unwrap(), 2);
+        assert_eq!(count("0-3,6").unwrap(), 5);
+        assert_eq!(count("1-2, 2-3").unwrap(), 3);
+    }
+
+    #[test]
+    fn rejects_what_taskset_would_reject() {
+        for bad in ["", "a", "3-1", "0,", "-1"] {
+            assert!(count(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
