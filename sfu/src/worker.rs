@@ -32,8 +32,8 @@ const MAX_MESSAGES_PER_ROUND: usize = 256;
 /// Extra passes over messages that arrived while a round was drained, before its flush.
 const MAX_EXTRA_PASSES: usize = 4;
 
-/// Queued datagrams that trigger a flush within a round, bounding the delay the first
-/// of them sees (and the memory they hold).
+/// Queued datagrams that trigger a flush within a round (checked after each peer's drain),
+/// bounding the delay the first of them sees (and the memory they hold).
 const FLUSH_AT_DATAGRAMS: usize = 1024;
 
 /// A negotiated peer moving to its worker.
@@ -146,9 +146,6 @@ impl Worker {
                     handled += 1;
                 }
                 Err(TryRecvError::Empty) => break,
-            }
-            if self.batch.len() >= FLUSH_AT_DATAGRAMS {
-                self.flush();
             }
         }
         (true, handled)
@@ -297,6 +294,13 @@ impl Worker {
                 outputs.clear();
                 outputs.push(PeerOutput::Gone);
             }
+        }
+        // The batch grows only here, one peer's datagrams at a time. Flushing once it is
+        // large sends the first viewers' share of a frame while the rest are still being
+        // sealed, rather than holding every datagram of the round until the last is ready;
+        // a peer's datagrams are never split, so its segmented sends stay whole.
+        if self.batch.len() >= FLUSH_AT_DATAGRAMS {
+            self.flush();
         }
         for output in outputs {
             self.on_output(session, output);
