@@ -10,13 +10,7 @@ async fn fifty_subscribers_all_receive_everything() {
     let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, None).await;
     let mut source = FrameSource::new(TestCodec::Vp8, 50);
     let sent = send_frames(&mut camera, &mut source, 60, 30, 3).await;
-    for viewer in &viewers {
-        wait_until("every viewer has every packet", DEADLINE, || {
-            viewer.observed().received.len() >= sent.len()
-        })
-        .await;
-        assert_eq!(received_payloads(viewer), sent);
-    }
+    assert_every_viewer_got_all_in_order(&viewers, &sent).await;
     sfu.shutdown().await;
 }
 
@@ -33,7 +27,13 @@ async fn a_round_larger_than_one_flush_reaches_every_viewer_whole_and_in_order()
     let mut camera = publisher(&sfu, "cam", TestCodec::H264, None).await;
     let mut source = FrameSource::new(TestCodec::H264, 60);
     let sent = send_frames(&mut camera, &mut source, 4, 30, 24).await;
-    for viewer in &viewers {
+    assert_every_viewer_got_all_in_order(&viewers, &sent).await;
+    sfu.shutdown().await;
+}
+
+/// Every viewer received exactly `sent`, and in the order it was sent.
+async fn assert_every_viewer_got_all_in_order(viewers: &[Client], sent: &[Vec<u8>]) {
+    for viewer in viewers {
         wait_until("every viewer has every packet", DEADLINE, || {
             viewer.observed().received.len() >= sent.len()
         })
@@ -46,5 +46,4 @@ async fn a_round_larger_than_one_flush_reaches_every_viewer_whole_and_in_order()
             "a viewer got packets out of order"
         );
     }
-    sfu.shutdown().await;
 }
