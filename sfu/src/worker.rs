@@ -297,8 +297,8 @@ impl Worker {
         }
         // The batch grows only here, one peer's datagrams at a time. Flushing once it is
         // large sends the first viewers' share of a frame while the rest are still being
-        // sealed, rather than holding every datagram of the round until the last is ready;
-        // a peer's datagrams are never split, so its segmented sends stay whole.
+        // sealed, rather than holding every datagram of the round until the last is ready.
+        // One drain's datagrams are never split, so a viewer's segmented sends stay whole.
         if self.batch.len() >= FLUSH_AT_DATAGRAMS {
             self.flush();
         }
