@@ -36,7 +36,7 @@ impl Sizes {
         } else {
             Self {
                 efficiency: vec![50, 100, 200, 400],
-                capacity: vec![50, 100, 150, 200, 300, 400, 500, 600, 800],
+                capacity: vec![50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800],
                 storm: 100,
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
