@@ -2,16 +2,7 @@ use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_subscribers_all_receive_everything() {
-    let sfu = start_sfu(2).await;
-    let mut viewers = Vec::new();
-    for _ in 0..50 {
-        viewers.push(subscriber(&sfu, "cam", TestCodec::Vp8, None).await);
-    }
-    let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, None).await;
-    let mut source = FrameSource::new(TestCodec::Vp8, 50);
-    let sent = send_frames(&mut camera, &mut source, 60, 30, 3).await;
-    assert_every_viewer_got_all_in_order(&viewers, &sent).await;
-    sfu.shutdown().await;
+    fan_out_and_check(2, 50, TestCodec::Vp8, 60, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,15 +10,27 @@ async fn a_round_larger_than_one_flush_reaches_every_viewer_whole_and_in_order()
     // One worker, 60 viewers, 24-packet frames: one frame's fan-out (1440 datagrams) is
     // more than a worker sends in one flush (sfu::worker::FLUSH_AT_DATAGRAMS), so the
     // round is sent in parts between peers' drains.
-    let sfu = start_sfu(1).await;
-    let mut viewers = Vec::new();
-    for _ in 0..60 {
-        viewers.push(subscriber(&sfu, "cam", TestCodec::H264, None).await);
+    fan_out_and_check(1, 60, TestCodec::H264, 4, 24).await;
+}
+
+/// One camera, `viewers` viewers on `workers` workers; the camera sends `frames` frames
+/// of `packets_per_frame` packets and every viewer must get all of them, in order.
+async fn fan_out_and_check(
+    workers: usize,
+    viewers: usize,
+    codec: TestCodec,
+    frames: usize,
+    packets_per_frame: usize,
+) {
+    let sfu = start_sfu(workers).await;
+    let mut clients = Vec::new();
+    for _ in 0..viewers {
+        clients.push(subscriber(&sfu, "cam", codec, None).await);
     }
-    let mut camera = publisher(&sfu, "cam", TestCodec::H264, None).await;
-    let mut source = FrameSource::new(TestCodec::H264, 60);
-    let sent = send_frames(&mut camera, &mut source, 4, 30, 24).await;
-    assert_every_viewer_got_all_in_order(&viewers, &sent).await;
+    let mut camera = publisher(&sfu, "cam", codec, None).await;
+    let mut source = FrameSource::new(codec, viewers as u64);
+    let sent = send_frames(&mut camera, &mut source, frames, 30, packets_per_frame).await;
+    assert_every_viewer_got_all_in_order(&clients, &sent).await;
     sfu.shutdown().await;
 }
 
