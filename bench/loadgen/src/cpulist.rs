@@ -22,10 +22,19 @@ pub fn count(list: &str) -> anyhow::Result<usize> {
     Ok(cpus.len())
 }
 
+/// Above the kernel's largest CPU count (CONFIG_NR_CPUS ≤ 8192): a typo such as
+/// "0-40000000" is refused rather than expanded.
+const MAX_CPU: u32 = 8191;
+
 fn cpu(text: &str, list: &str) -> anyhow::Result<u32> {
-    text.trim()
+    let n: u32 = text
+        .trim()
         .parse()
-        .with_context(|| format!("{list:?} is not a CPU list like \"0\", \"0,2\" or \"0-3\""))
+        .with_context(|| format!("{list:?} is not a CPU list like \"0\", \"0,2\" or \"0-3\""))?;
+    if n > MAX_CPU {
+        bail!("CPU {n} in {list:?} is above {MAX_CPU}, the most Linux supports");
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -42,7 +51,7 @@ mod tests {
 
     #[test]
     fn rejects_what_taskset_would_reject() {
-        for bad in ["", "a", "3-1", "0,", "-1"] {
+        for bad in ["", "a", "3-1", "0,", "-1", "0-40000000"] {
             assert!(count(bad).is_err(), "{bad:?} accepted");
         }
     }
