@@ -37,6 +37,26 @@ fn run(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// A `10.231.X.0/24` that no host interface uses, trying X = 100..=199 from a point
+/// derived from `seed`. Two links on one subnet would make the host route the namespace's
+/// traffic to whichever it found first (a veth left by a killed run, say), and the test
+/// would fail for a reason that has nothing to do with it.
+fn free_subnet(seed: u32) -> Result<u8, String> {
+    let output = Command::new("ip")
+        .args(["-o", "-4", "addr", "show"])
+        .output()
+        .map_err(|e| format!("cannot run ip: {e} (is iproute2 installed?)"))?;
+    let in_use = String::from_utf8_lossy(&output.stdout);
+    (0..100)
+        .map(|i| 100 + ((seed + i) % 100) as u8)
+        .find(|x| !in_use.contains(&format!(" 10.231.{x}.")))
+        .ok_or_else(|| {
+            "every 10.231.100-199.0/24 subnet is in use: delete leftover test namespaces \
+             (`ip netns list`, `ip netns delete NAME`) and their sch* links"
+                .to_string()
+        })
+}
+
 impl NetNs {
     /// Creates the namespace and the veth pair, addresses them and brings them up.
     ///
@@ -47,7 +67,7 @@ impl NetNs {
         let pid = std::process::id();
         // Interface names are at most 15 bytes.
         let tag = format!("{:x}{n}", pid % 0xfffff);
-        let subnet = 100 + u8::try_from((pid + n) % 100).unwrap_or(0);
+        let subnet = free_subnet(pid + n)?;
         let ns = Self {
             name: format!("sealcam-ft-{pid}-{n}"),
             host_dev: format!("sch{tag}"),
@@ -113,5 +133,32 @@ impl Drop for NetNs {
         // Deleting the namespace deletes the inside end, which deletes the pair.
         let _ = run(&["ip", "netns", "delete", &self.name]);
         let _ = run(&["ip", "link", "delete", &self.host_dev]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{free_subnet, run};
+
+    /// Removes the probe address even when an assertion fails.
+    struct Probe(String);
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let _ = run(&["ip", "addr", "del", &self.0, "dev", "lo"]);
+        }
+    }
+
+    #[test]
+    fn a_subnet_a_host_interface_already_uses_is_skipped() {
+        let seed = std::process::id();
+        let first = free_subnet(seed).expect("a free subnet");
+        let address = format!("10.231.{first}.1/32");
+        run(&["ip", "addr", "add", &address, "dev", "lo"])
+            .expect("this test needs root, as the namespace test does");
+        let _probe = Probe(address);
+        let second = free_subnet(seed).expect("another free subnet");
+        assert_ne!(second, first, "10.231.{first}.0/24 is taken by lo now");
+        assert!((100..=199).contains(&second));
     }
 }
