@@ -185,22 +185,9 @@ impl Sfu {
 
     async fn start_inner(mut config: SfuConfig, tap: Tap) -> Result<Self, SfuError> {
         config.validate()?;
-        let socket = std::net::UdpSocket::bind(config.bind)?;
+        let (socket, tcp_listener) = bind_ports(&config)?;
+        config.ice_tcp = tcp_listener.is_some();
         let local_addr = socket.local_addr()?;
-        let tcp_listener = if config.ice_tcp {
-            // Same port number as UDP. If it is taken (possible with port 0), run
-            // without the fallback rather than not at all.
-            match std::net::TcpListener::bind(local_addr) {
-                Ok(listener) => Some(listener),
-                Err(e) => {
-                    tracing::warn!(%local_addr, error = %e, "no ICE-TCP: cannot listen on TCP");
-                    config.ice_tcp = false;
-                    None
-                }
-            }
-        } else {
-            None
-        };
         let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
         let metrics = Metrics::new()?;
         let (events, _) = broadcast::channel(1024);
@@ -303,5 +290,80 @@ impl Drop for Sfu {
         if let Some(task) = &self.tcp_task {
             task.abort();
         }
+    }
+}
+
+/// Port pairs tried when the configured port is 0: the kernel picks a free UDP port, and
+/// the same number may be taken for TCP by another program.
+const PORT_PAIR_ATTEMPTS: usize = 16;
+
+/// The UDP socket, and with ICE-TCP a TCP listener on the same port number. With port 0
+/// another free UDP port is tried when the TCP one is taken; with a fixed port, or when
+/// every attempt collides, the SFU runs without the TCP fallback rather than not at all.
+fn bind_ports(
+    config: &SfuConfig,
+) -> Result<(std::net::UdpSocket, Option<std::net::TcpListener>), SfuError> {
+    let attempts = if config.bind.port() == 0 {
+        PORT_PAIR_ATTEMPTS
+    } else {
+        1
+    };
+    // Collided sockets stay bound until the end, so the kernel does not hand the same
+    // port number out again.
+    let mut collided = Vec::new();
+    loop {
+        let socket = std::net::UdpSocket::bind(config.bind)?;
+        if !config.ice_tcp {
+            return Ok((socket, None));
+        }
+        let local_addr = socket.local_addr()?;
+        match std::net::TcpListener::bind(local_addr) {
+            Ok(listener) => return Ok((socket, Some(listener))),
+            Err(e) if collided.len() + 1 >= attempts => {
+                tracing::warn!(%local_addr, error = %e, "no ICE-TCP: cannot listen on TCP");
+                return Ok((socket, None));
+            }
+            Err(e) => {
+                tracing::debug!(%local_addr, error = %e, "TCP port taken; another pair");
+                collided.push(socket);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use super::*;
+
+    fn config(bind: SocketAddr) -> SfuConfig {
+        SfuConfig {
+            bind,
+            ..SfuConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_ephemeral_port_gets_tcp_on_the_same_number() {
+        let (udp, tcp) = bind_ports(&config("127.0.0.1:0".parse().expect("addr"))).expect("bind");
+        let tcp = tcp.expect("a TCP listener");
+        assert_eq!(
+            tcp.local_addr().expect("tcp"),
+            udp.local_addr().expect("udp")
+        );
+    }
+
+    #[test]
+    fn a_fixed_port_whose_tcp_number_is_taken_runs_without_ice_tcp() {
+        // A UDP port whose TCP number this test then holds.
+        let (wanted, _squatter) = (0..16)
+            .find_map(|_| {
+                let udp = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+                let addr = udp.local_addr().ok()?;
+                Some((addr, std::net::TcpListener::bind(addr).ok()?))
+            })
+            .expect("a free UDP port with a free TCP twin");
+        let (udp, tcp) = bind_ports(&config(wanted)).expect("the UDP port is free again");
+        assert_eq!(udp.local_addr().expect("udp"), wanted);
+        assert!(tcp.is_none());
     }
 }
