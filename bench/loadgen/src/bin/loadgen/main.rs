@@ -88,7 +88,30 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(cli))
+    runtime.block_on(async {
+        tokio::select! {
+            result = run(cli) => result,
+            // Dropping `run` drops the server it started, which kills it (kill_on_drop).
+            signal = interrupted() => anyhow::bail!("stopped by {signal}; the server under test was stopped too"),
+        }
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM. Without it, `kill` of loadgen ended it without
+/// destructors and left the server it had started running on the server's cores, where it
+/// skewed every later measurement until someone found and killed it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
