@@ -11,7 +11,7 @@ use crate::directory::Route;
 use crate::forward::{Decision, DropReason};
 use crate::keyframe::is_keyframe_start;
 use crate::packet::MediaPacket;
-use crate::peer::{pick_pt, EgressStats, Role};
+use crate::peer::{EgressStats, Role};
 use crate::tap::{ForwardKind, ForwardedPayload};
 use crate::worker::{Worker, WorkerMsg};
 use crate::SessionId;
@@ -118,7 +118,7 @@ impl Worker {
         let Role::Subscriber(sub) = &mut peer.role else {
             return;
         };
-        let Some(pt) = pick_pt(&sub.codecs, packet.codec) else {
+        let Some(pt) = sub.pt_for(packet.codec) else {
             self.count_drop("codec_not_offered_by_viewer");
             return;
         };

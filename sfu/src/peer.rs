@@ -58,8 +58,14 @@ pub(crate) struct Publisher {
 #[derive(Debug)]
 pub(crate) struct Subscriber {
     pub(crate) mid: Mid,
+    /// The SSRC of the send stream for `mid`, found on the first write: str0m finds a
+    /// stream by SSRC with one hash lookup, by mid only by scanning all of them, and
+    /// that scan cost 4 % of a worker's time (one lookup per packet per viewer).
+    pub(crate) tx_ssrc: Option<Ssrc>,
     /// Codecs the viewer offered, with its payload-type numbers.
     pub(crate) codecs: Vec<(Pt, CodecKey)>,
+    /// The last [`pick_pt`] answer: a camera's codec does not change between packets.
+    pub(crate) pt_choice: Option<(CodecKey, Option<Pt>)>,
     pub(crate) forward: ForwardState,
     pub(crate) replayed_at: Option<Instant>,
     pub(crate) first_packet_sent: bool,
@@ -70,6 +76,20 @@ pub(crate) struct Subscriber {
     /// Packets this SFU wrote to the viewer's stream (str0m's count adds resends).
     pub(crate) packets_written: u64,
     pub(crate) retransmissions_reported: u64,
+}
+
+impl Subscriber {
+    /// This viewer's payload type for a publisher codec (see [`pick_pt`]).
+    pub(crate) fn pt_for(&mut self, wanted: CodecKey) -> Option<Pt> {
+        match self.pt_choice {
+            Some((key, pt)) if key == wanted => pt,
+            _ => {
+                let pt = pick_pt(&self.codecs, wanted);
+                self.pt_choice = Some((wanted, pt));
+                pt
+            }
+        }
+    }
 }
 
 /// Which side of the camera a peer is on.
@@ -187,13 +207,18 @@ impl Peer {
 
     /// Queue one RTP packet on a subscriber's send stream. False when the stream is missing.
     pub(crate) fn write_rtp(&mut self, write: RtpWrite) -> bool {
-        let Role::Subscriber(subscriber) = &self.role else {
+        let Role::Subscriber(subscriber) = &mut self.role else {
             return false;
         };
         let mut api = self.rtc.direct_api();
+        if let Some(tx) = subscriber.tx_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) {
+            tx.write_rtp(write);
+            return true;
+        }
         let Some(tx) = api.stream_tx_by_mid(subscriber.mid, None) else {
             return false;
         };
+        subscriber.tx_ssrc = Some(tx.ssrc());
         tx.write_rtp(write);
         true
     }
@@ -279,5 +304,32 @@ mod tests {
             profile_level_id: None,
         };
         assert_eq!(pick_pt(&viewer, vp8), Some(Pt::from(96)));
+    }
+
+    #[test]
+    fn a_remembered_payload_type_follows_a_change_of_codec() {
+        let vp8 = CodecKey {
+            codec: VideoCodec::Vp8,
+            packetization_mode: 0,
+            profile_level_id: None,
+        };
+        let mut viewer = Subscriber {
+            mid: Mid::from("0"),
+            tx_ssrc: None,
+            codecs: vec![(Pt::from(108), h264(1, 0x42e01f)), (Pt::from(96), vp8)],
+            pt_choice: None,
+            forward: ForwardState::new(0, 0),
+            replayed_at: None,
+            first_packet_sent: false,
+            paused_counted: false,
+            nacks_reported: 0,
+            packets_reported: 0,
+            packets_written: 0,
+            retransmissions_reported: 0,
+        };
+        assert_eq!(viewer.pt_for(h264(1, 0x42e01f)), Some(Pt::from(108)));
+        assert_eq!(viewer.pt_for(vp8), Some(Pt::from(96)));
+        assert_eq!(viewer.pt_for(h264(2, 0x42e01f)), None);
+        assert_eq!(viewer.pt_for(h264(1, 0x42e01f)), Some(Pt::from(108)));
     }
 }

@@ -154,7 +154,9 @@ fn negotiate_inner(
         }),
         Side::Subscriber => Role::Subscriber(Subscriber {
             mid,
+            tx_ssrc: None,
             codecs,
+            pt_choice: None,
             forward: ForwardState::new(seeds.0, seeds.1),
             replayed_at: None,
             first_packet_sent: false,
