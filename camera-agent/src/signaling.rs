@@ -43,7 +43,9 @@ fn fail(what: impl std::fmt::Display) -> AgentError {
 impl SignalingClient {
     /// Connects, says `hello` and waits for `welcome`.
     pub async fn connect(url: &str, token: &Token) -> Result<Self, AgentError> {
-        let (ws, _response) = tokio_tungstenite::connect_async(url)
+        // Nagle off, as browsers have it: signaling messages are small and each one is
+        // waited for, so none should sit behind an unacknowledged one.
+        let (ws, _response) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .map_err(|e| fail(format!("connecting to {url}: {e}")))?;
         let mut client = Self {

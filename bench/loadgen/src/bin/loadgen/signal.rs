@@ -27,7 +27,9 @@ impl Signal {
     /// Connects to `ws://addr/ws` and authenticates with `token`.
     pub(crate) async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Self> {
         let url = format!("ws://{addr}/ws");
-        let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(url))
+        // Nagle off, as a browser has it.
+        let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
+        let (ws, _) = tokio::time::timeout(STEP, connect)
             .await
             .context("signaling connect timed out")?
             .context("signaling connect failed")?;
