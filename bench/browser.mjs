@@ -101,12 +101,18 @@ async function workerDecrypt(page, inputs) {
   }, inputs);
 }
 
-/** Reload → first decoded frame for a viewer that already holds its keys, in ms. */
+/**
+ * Reload → the first decoded picture on screen, for a viewer that already holds its keys,
+ * in ms: the tile is live (its veil lifted) and its video has a frame. (The stats poll's
+ * `framesDecoded`, used before, comes once a second and measured the poll.)
+ */
 async function loadToFirstFrame(page) {
   const started = Date.now();
   await page.reload();
-  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.dataset.framesDecoded ?? 0) >= 1,
-    tileSelector(CAMERA), { timeout: 30_000, polling: 'raf' });
+  await page.waitForFunction((sel) => {
+    const tile = document.querySelector(sel);
+    return tile?.dataset.status === 'live' && tile.querySelector('video').readyState >= 2;
+  }, tileSelector(CAMERA), { timeout: 30_000, polling: 'raf' });
   return Date.now() - started;
 }
 

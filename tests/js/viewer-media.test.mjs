@@ -7,6 +7,7 @@ import { RateMeter, inboundVideo } from '../../web-viewer/js/rate-meter.js';
 import { codecFromMimeType, preferredReceiveCodecs } from '../../web-viewer/js/codec.js';
 import { detectTransformApi, MISSING_TEXT } from '../../web-viewer/js/support.js';
 import { parseFragment, scrubToken, looksLikeToken } from '../../web-viewer/js/fragment.js';
+import { onFirstFrame } from '../../web-viewer/js/first-frame.js';
 
 /** An RGBA picture with the strip drawn the way testsrc draws it (after YUV→RGB). */
 function stripPicture(width, height, frame, capturedUs, { one = 255, zero = 0 } = {}) {
@@ -118,4 +119,47 @@ test('token from the fragment, scrubbed afterwards; the query string is never re
   assert.equal(scrubToken('#token=aaa.bbb.ccc'), '');
   assert.equal(looksLikeToken(' eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl '), true);
   assert.equal(looksLikeToken('not a token'), false);
+});
+
+/** A video element's frame-callback and event surface, driven by hand. */
+class FakeVideo extends EventTarget {
+  constructor({ frameCallbacks }) {
+    super();
+    this.pending = new Map();
+    this.next = 1;
+    if (frameCallbacks) {
+      this.requestVideoFrameCallback = (fn) => { this.pending.set(this.next, fn); return this.next++; };
+      this.cancelVideoFrameCallback = (handle) => this.pending.delete(handle);
+    }
+  }
+
+  present() {
+    const due = [...this.pending.values()];
+    this.pending.clear();
+    for (const fn of due) fn(0, {});
+    this.dispatchEvent(new Event('loadeddata'));
+  }
+}
+
+test('the first picture is reported once, by frame callback or by loadeddata', () => {
+  for (const frameCallbacks of [true, false]) {
+    const video = new FakeVideo({ frameCallbacks });
+    let pictures = 0;
+    onFirstFrame(video, () => { pictures += 1; });
+    assert.equal(pictures, 0, 'nothing before a frame is presented');
+    video.present();
+    video.present();
+    assert.equal(pictures, 1, `frameCallbacks=${frameCallbacks}`);
+  }
+});
+
+test('a cancelled wait for the first picture never reports', () => {
+  for (const frameCallbacks of [true, false]) {
+    const video = new FakeVideo({ frameCallbacks });
+    let pictures = 0;
+    const cancel = onFirstFrame(video, () => { pictures += 1; });
+    cancel();
+    video.present();
+    assert.equal(pictures, 0, `frameCallbacks=${frameCallbacks}`);
+  }
 });

@@ -169,6 +169,12 @@ export class Viewer {
     const media = new MediaSession({ cameraId: entry.cameraId, decrypt: this.decrypt, signaling: this.signaling, video: entry.tile.video });
     entry.media = media;
     entry.meter.reset();
+    // Live as soon as a decrypted picture is on screen, not at the next stats poll.
+    media.addEventListener('picture', () => {
+      if (entry.media !== media) return;
+      entry.state.mediaFlowing();
+      this.render(entry);
+    });
     media.addEventListener('ended', () => {
       if (entry.media !== media) return;
       this.stopMedia(entry);
