@@ -5,12 +5,14 @@
 // - after `camera-agent viewers revoke`, the revoked viewer's picture stops and it shows
 //   "Not authorized (no key)" while the other viewer goes on under a newer key generation;
 // - a device that knows the camera but was never admitted gets no key, never subscribes
-//   and has no picture (H.264 ciphertext could "decode" to garbage: pixels are checked).
+//   and has no picture (H.264 ciphertext could "decode" to garbage: pixels are checked);
+// - a tile goes live on its first decrypted picture, with no help from the stats poll.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { screenshot } from './harness.mjs';
+import { screenshot, started } from './harness.mjs';
 import {
   startAgentStack, tileSelector, openViewer as openViewerApp, pairThroughUi, framesDecoded, waitLive, assertPicture,
+  sampleVideo, renderedStage, colourOff, COLOUR_TOLERANCE,
 } from './stack.mjs';
 
 const CAMERA = 'front-door';
@@ -86,5 +88,30 @@ test('a device that was never admitted gets no key, no media and no picture', as
     await screenshot(page, 'viewer-stack-stranger');
   } finally {
     await stranger.close();
+  }
+});
+
+test('a tile goes live on its first decrypted picture, with no help from the stats poll', async () => {
+  const viewer = await openViewer('script-transform');
+  const { page } = viewer;
+  try {
+    // getStats reports nothing here, so only the video's own first frame can lift the veil.
+    await page.addInitScript(() => {
+      RTCPeerConnection.prototype.getStats = async () => new Map();
+    });
+    await page.reload();
+    await started(page);
+    await pairThroughUi(page, CAMERA, await agent.pair());
+    await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.status === 'live', TILE, { timeout: 30_000 });
+    assert.equal(await framesDecoded(page, CAMERA), 0, 'the stats poll saw no frames');
+    const decoded = await sampleVideo(page, CAMERA);
+    assert.ok(decoded, 'the video has a picture once the tile is live');
+    const seen = await renderedStage(page, CAMERA);
+    for (const region of ['red', 'blue']) {
+      assert.ok(colourOff(decoded[region], region) <= COLOUR_TOLERANCE, `decoded ${region}: rgb(${decoded[region]})`);
+      assert.ok(colourOff(seen[region], region) <= COLOUR_TOLERANCE, `on screen ${region}: rgb(${seen[region]})`);
+    }
+  } finally {
+    await viewer.close();
   }
 });
