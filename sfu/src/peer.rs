@@ -79,6 +79,24 @@ pub(crate) struct Subscriber {
 }
 
 impl Subscriber {
+    /// A viewer that has sent nothing yet, receiving on `mid` with `forward`'s rewriting.
+    pub(crate) fn new(mid: Mid, codecs: Vec<(Pt, CodecKey)>, forward: ForwardState) -> Self {
+        Self {
+            mid,
+            tx_ssrc: None,
+            codecs,
+            pt_choice: None,
+            forward,
+            replayed_at: None,
+            first_packet_sent: false,
+            paused_counted: false,
+            nacks_reported: 0,
+            packets_reported: 0,
+            packets_written: 0,
+            retransmissions_reported: 0,
+        }
+    }
+
     /// This viewer's payload type for a publisher codec (see [`pick_pt`]).
     pub(crate) fn pt_for(&mut self, wanted: CodecKey) -> Option<Pt> {
         match self.pt_choice {
@@ -313,20 +331,8 @@ mod tests {
             packetization_mode: 0,
             profile_level_id: None,
         };
-        let mut viewer = Subscriber {
-            mid: Mid::from("0"),
-            tx_ssrc: None,
-            codecs: vec![(Pt::from(108), h264(1, 0x42e01f)), (Pt::from(96), vp8)],
-            pt_choice: None,
-            forward: ForwardState::new(0, 0),
-            replayed_at: None,
-            first_packet_sent: false,
-            paused_counted: false,
-            nacks_reported: 0,
-            packets_reported: 0,
-            packets_written: 0,
-            retransmissions_reported: 0,
-        };
+        let codecs = vec![(Pt::from(108), h264(1, 0x42e01f)), (Pt::from(96), vp8)];
+        let mut viewer = Subscriber::new(Mid::from("0"), codecs, ForwardState::new(0, 0));
         assert_eq!(viewer.pt_for(h264(1, 0x42e01f)), Some(Pt::from(108)));
         assert_eq!(viewer.pt_for(vp8), Some(Pt::from(96)));
         assert_eq!(viewer.pt_for(h264(2, 0x42e01f)), None);

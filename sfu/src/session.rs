@@ -152,20 +152,11 @@ fn negotiate_inner(
             video_ssrc: None,
             nacks_reported: 0,
         }),
-        Side::Subscriber => Role::Subscriber(Subscriber {
+        Side::Subscriber => Role::Subscriber(Subscriber::new(
             mid,
-            tx_ssrc: None,
             codecs,
-            pt_choice: None,
-            forward: ForwardState::new(seeds.0, seeds.1),
-            replayed_at: None,
-            first_packet_sent: false,
-            paused_counted: false,
-            nacks_reported: 0,
-            packets_reported: 0,
-            packets_written: 0,
-            retransmissions_reported: 0,
-        }),
+            ForwardState::new(seeds.0, seeds.1),
+        )),
     };
     if side == Side::Subscriber {
         // Answer viewers' NACKs for up to RTX_CACHE_AGE of video. str0m's default also drops queued
