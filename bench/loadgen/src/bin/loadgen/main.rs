@@ -5,6 +5,8 @@
 mod header_only;
 mod janus;
 mod peer;
+mod peer_socket;
+mod poll_clock;
 mod publisher;
 mod sealcam;
 mod server;
@@ -70,14 +72,15 @@ struct Cli {
     /// Also write the table to this file.
     #[arg(long)]
     table_out: Option<PathBuf>,
-    /// After its first complete key frame, each subscriber names media packets by their
-    /// clear RTP header (checked against the ledger's marker bits and timestamps) instead
-    /// of running str0m's receive path: about half the generator's CPU. On a gap or a
-    /// mismatch str0m takes over and NACKs as usual. The loss scenario never uses it. Not
-    /// for side-by-side tables: Janus's delay rises when its viewers stop decrypting (see
-    /// docs/benchmarks.md); use it to measure Sealcam with a cheaper generator.
+    /// Every subscriber runs str0m's whole receive path (SRTP decryption, an event per
+    /// packet) for every packet, woken per datagram: about twice the generator's CPU.
+    /// By default, after its first complete key frame, a subscriber names media packets by
+    /// their clear RTP header (checked against the ledger's marker bits and timestamps;
+    /// str0m takes over on a gap or a mismatch and NACKs as usual) and its socket is read
+    /// on a 5 ms clock with kernel receive times (see docs/benchmarks.md). Joins and the
+    /// loss scenario always use str0m's full path.
     #[arg(long)]
-    header_only: bool,
+    full_receive: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -137,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.scenarios.clone()
     };
     let mut sizes = suite::Sizes::new(cli.quick);
-    sizes.header_only = cli.header_only;
+    sizes.header_only = !cli.full_receive;
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
     }

@@ -3,6 +3,8 @@
 //! which packet it is and when it was sent. Hundreds of these share the runtime's threads.
 
 use crate::header_only::{HeaderOnly, Named, Recent};
+use crate::peer_socket::{PeerSocket, Received};
+use crate::poll_clock::PollClock;
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
@@ -28,19 +30,26 @@ pub(crate) struct Loss {
 /// What [`Peer::feed`] asks of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fed {
-    Done,
+    /// str0m was given the datagram.
+    ToStr0m,
+    /// str0m was not involved: the packet was named by its header, or dropped by the
+    /// simulated loss.
+    Aside,
     /// Header naming stopped (a gap, or a mismatch): str0m must take over.
     HandOver,
 }
 
 /// How a subscriber reads its media.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Reading {
     /// Seeded loss of incoming RTP (the loss scenario).
     pub(crate) loss: Option<Loss>,
     /// Name media packets by their clear RTP header once the first key frame is complete
     /// (`loadgen --header-only`; see `header_only.rs`). Ignored with `loss`.
     pub(crate) header_only: bool,
+    /// With `header_only`: once a subscriber reads by header, its socket is read on this
+    /// clock's ticks instead of waking the generator per datagram (see `peer_socket.rs`).
+    pub(crate) poll_clock: Option<Arc<PollClock>>,
 }
 
 /// What one subscriber observed; times are nanoseconds since the ledger's epoch.
@@ -142,6 +151,14 @@ pub(crate) async fn drive(
         record.error = Some("socket has no local address".to_owned());
         return progress.fail(record);
     };
+    let socket = match PeerSocket::new(socket) {
+        Ok(socket) => socket,
+        Err(e) => {
+            let mut record = record;
+            record.error = Some(format!("socket receive timestamps: {e}"));
+            return progress.fail(record);
+        }
+    };
     let mut peer = Peer {
         socket,
         local,
@@ -161,38 +178,50 @@ pub(crate) async fn drive(
     let mut buf = vec![0u8; 2048];
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
     tokio::pin!(timer);
+    // str0m's next timeout; `fed`: it was given input since its outputs were drained.
+    let mut rtc_timeout = Instant::now();
+    let mut fed = true;
     loop {
-        let timeout = match peer.drain_outputs(&mut rtc).await {
-            Ok(timeout) => timeout,
-            Err(error) => return peer.fail(error),
-        };
-        if !rtc.is_alive() {
-            return peer.fail("peer closed".to_owned());
+        if fed {
+            rtc_timeout = match peer.drain_outputs(&mut rtc).await {
+                Ok(timeout) => timeout,
+                Err(error) => return peer.fail(error),
+            };
+            if !rtc.is_alive() {
+                return peer.fail("peer closed".to_owned());
+            }
+            if let Some(clock) = peer.header_only.as_ref().and(reading.poll_clock.as_ref()) {
+                if let Err(error) = peer.socket.poll_instead(clock) {
+                    return peer.fail(format!("socket to polling: {error}"));
+                }
+            }
         }
-        let deadline = tokio::time::Instant::from_std(timeout);
+        let deadline = tokio::time::Instant::from_std(rtc_timeout);
         if timer.deadline() != deadline {
             timer.as_mut().reset(deadline);
         }
         let outcome = tokio::select! {
             biased;
             _ = stop.changed() => return peer.record,
-            received = peer.socket.recv_from(&mut buf) => match received {
-                Ok((n, source)) => peer.burst(&mut rtc, &mut buf, n, source).await,
-                Err(_) => Ok(()),
+            received = peer.socket.recv(&mut buf) => match received {
+                Ok(received) => peer.burst(&mut rtc, &mut buf, Some(received)).await,
+                Err(_) => Ok(false),
             },
             () = &mut timer => rtc
                 .handle_input(Input::Timeout(Instant::now()))
+                .map(|()| true)
                 .map_err(|e| format!("rtc input: {e}")),
         };
-        if let Err(error) = outcome {
-            return peer.fail(error);
+        match outcome {
+            Ok(any) => fed = any,
+            Err(error) => return peer.fail(error),
         }
     }
 }
 
 /// One subscriber's socket and what it has recorded so far.
 struct Peer {
-    socket: UdpSocket,
+    socket: PeerSocket,
     local: std::net::SocketAddr,
     ledger: Arc<Ledger>,
     record: Record,
@@ -252,25 +281,36 @@ impl Peer {
         }
     }
 
-    /// Feeds the datagram in `buf[..n]`, then every one already queued on the socket.
+    /// Feeds `first` (a datagram already read into `buf`), then every one queued on the
+    /// socket. True if str0m was given anything.
     async fn burst(
         &mut self,
         rtc: &mut Rtc,
         buf: &mut [u8],
-        mut n: usize,
-        mut source: std::net::SocketAddr,
-    ) -> Result<(), String> {
+        mut first: Option<Received>,
+    ) -> Result<bool, String> {
+        let mut fed = false;
         loop {
-            if self.feed(rtc, &buf[..n], source)? == Fed::HandOver {
-                self.hand_over(rtc, source).await?;
-            }
-            match self.socket.try_recv_from(buf) {
-                Ok((next, from)) => {
-                    // Each input's events and answers before the next input.
-                    self.drain_outputs(rtc).await?;
-                    (n, source) = (next, from);
+            let (n, source, received_at) = match first.take() {
+                Some(read) => read,
+                None => match self.socket.try_recv(buf) {
+                    Ok(read) => {
+                        if fed {
+                            // Each input's events and answers before the next input.
+                            self.drain_outputs(rtc).await?;
+                        }
+                        read
+                    }
+                    Err(_) => return Ok(fed),
+                },
+            };
+            match self.feed(rtc, &buf[..n], source, received_at)? {
+                Fed::Aside => {}
+                Fed::ToStr0m => fed = true,
+                Fed::HandOver => {
+                    self.hand_over(rtc, source).await?;
+                    fed = true;
                 }
-                Err(_) => return Ok(()),
             }
         }
     }
@@ -280,11 +320,12 @@ impl Peer {
         rtc: &mut Rtc,
         datagram: &[u8],
         source: std::net::SocketAddr,
+        received_at: Instant,
     ) -> Result<Fed, String> {
-        self.last_rx = Instant::now();
+        self.last_rx = received_at;
         if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {
             self.record.dropped_by_loss += 1;
-            return Ok(Fed::Done);
+            return Ok(Fed::Aside);
         }
         if let Some(naming) = self.header_only.as_mut().filter(|_| is_rtp(datagram)) {
             match naming.name(datagram, &self.ledger) {
@@ -299,7 +340,7 @@ impl Peer {
                     if frame_end {
                         self.confirm();
                     }
-                    return Ok(Fed::Done);
+                    return Ok(Fed::Aside);
                 }
                 Named::OtherStream => {}
                 Named::Mismatch => {
@@ -310,11 +351,11 @@ impl Peer {
             }
         }
         let Some(input) = datagram_input(Protocol::Udp, source, self.local, datagram) else {
-            return Ok(Fed::Done);
+            return Ok(Fed::Aside);
         };
         rtc.handle_input(input)
             .map_err(|e| format!("rtc input: {e}"))?;
-        Ok(Fed::Done)
+        Ok(Fed::ToStr0m)
     }
 
     /// The frame's last packet confirmed the naming: its packets count.

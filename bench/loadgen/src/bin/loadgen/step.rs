@@ -3,6 +3,7 @@
 //! frame completeness are taken. Every scenario is made of steps.
 
 use crate::peer::{Loss, Progress, Reading, Record};
+use crate::poll_clock::PollClock;
 use crate::server::{Kind, Server, Setup};
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
@@ -86,6 +87,11 @@ async fn measure(
     let pid = server.pid();
     let rss_before = procstat::rss(pid).context("server RSS")?;
     let progress = Arc::new(Progress::default());
+    let poll_clock = if plan.header_only {
+        Some(PollClock::start(stop.clone()).context("poll clock")?)
+    } else {
+        None
+    };
     let joiner = server.joiner();
     let mut tasks = Vec::with_capacity(plan.subscribers);
     let join_start = tokio::time::Instant::now();
@@ -98,6 +104,7 @@ async fn measure(
         let reading = Reading {
             loss,
             header_only: plan.header_only,
+            poll_clock: poll_clock.clone(),
         };
         let task = joiner.clone().join(
             Arc::clone(&ledger),

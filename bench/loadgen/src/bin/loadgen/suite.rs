@@ -17,7 +17,8 @@ pub(crate) struct Sizes {
     pub(crate) loss_subscribers: usize,
     pub(crate) warmup: Duration,
     pub(crate) measure: Duration,
-    /// `--header-only`: see [`crate::peer::Reading`].
+    /// Subscribers read media by header on the poll clock (off with `--full-receive`):
+    /// see [`crate::peer::Reading`].
     pub(crate) header_only: bool,
 }
 
@@ -31,7 +32,7 @@ impl Sizes {
                 loss_subscribers: 10,
                 warmup: Duration::from_secs(1),
                 measure: Duration::from_secs(4),
-                header_only: false,
+                header_only: true,
             }
         } else {
             Self {
@@ -41,7 +42,7 @@ impl Sizes {
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
                 measure: Duration::from_secs(10),
-                header_only: false,
+                header_only: true,
             }
         }
     }

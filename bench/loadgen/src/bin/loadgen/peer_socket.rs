@@ -1,0 +1,213 @@
+//! A subscriber's UDP socket, woken per datagram while it joins and polled on a clock tick
+//! once it reads media by header.
+//!
+//! Why polled: on loopback the server pays for waking the process that receives its
+//! datagrams (`sock_def_readable` → the epoll waiter → an inter-processor interrupt, a VM
+//! exit here). A generator that sleeps between packets, as a cheap one does, makes every
+//! send cost the server more: Janus, which sends each datagram with its own `sendmsg`,
+//! spent 15 → 18 µs per packet when the generator got cheaper (docs/benchmarks.md). A
+//! viewer on another machine costs the server nothing of the kind. A socket that is not
+//! in any epoll set a thread sleeps on wakes no one: its datagrams queue until the next
+//! tick, and their kernel receive times (`SO_TIMESTAMPNS`) keep the measured delay exact.
+
+use crate::poll_clock::{PollClock, Registration};
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// One datagram read: its length in the buffer, its sender, and when the kernel queued it
+/// on the socket.
+pub(crate) type Received = (usize, SocketAddr, Instant);
+
+/// How the subscriber learns that datagrams are waiting.
+#[derive(Debug)]
+pub(crate) enum PeerSocket {
+    /// Registered with the runtime: a datagram wakes the task.
+    Woken(UdpSocket),
+    /// In the poll clock's set, which no thread sleeps on: read when a tick finds it ready.
+    Polled(std::net::UdpSocket, Registration),
+}
+
+impl PeerSocket {
+    /// A runtime socket whose datagrams carry their kernel receive time.
+    pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+        Ok(Self::Woken(socket))
+    }
+
+    /// Stops being woken: the socket leaves the runtime's epoll set. Datagrams already
+    /// queued stay queued (the polled socket is a duplicate of the same descriptor).
+    pub(crate) fn poll_instead(&mut self, clock: &Arc<PollClock>) -> io::Result<()> {
+        let Self::Woken(woken) = self else {
+            return Ok(());
+        };
+        let polled = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
+        polled.set_nonblocking(true)?;
+        let registration = clock.register(&polled)?;
+        // Dropping the runtime's socket deregisters it from the runtime.
+        *self = Self::Polled(polled, registration);
+        Ok(())
+    }
+
+    /// The next queued datagram, or `WouldBlock`.
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        match self {
+            Self::Woken(s) => s.try_io(Interest::READABLE, || recv_stamped(s, buf)),
+            Self::Polled(s, _) => recv_stamped(s, buf),
+        }
+    }
+
+    /// Waits for a datagram: woken by the runtime, or by the poll clock's next tick that
+    /// finds one.
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        match self {
+            Self::Woken(s) => {
+                s.async_io(Interest::READABLE, || recv_stamped(s, buf))
+                    .await
+            }
+            Self::Polled(s, registration) => loop {
+                registration.ready().await;
+                match recv_stamped(s, buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    read => return read,
+                }
+            },
+        }
+    }
+
+    /// Sends one datagram. A full send buffer on a polled socket drops it, as the network
+    /// would.
+    pub(crate) async fn send_to(&self, datagram: &[u8], target: SocketAddr) -> io::Result<()> {
+        match self {
+            Self::Woken(s) => s.send_to(datagram, target).await.map(drop),
+            Self::Polled(s, _) => s.send_to(datagram, target).map(drop),
+        }
+    }
+}
+
+/// Room for one `SCM_TIMESTAMPNS` control message (a `struct timespec` and its header),
+/// aligned as the kernel's `cmsghdr` is.
+#[repr(C, align(8))]
+struct Control([u8; 64]);
+
+/// Reads one datagram without blocking, with its kernel receive time (`SO_TIMESTAMPNS`,
+/// wall clock) carried over to the monotonic clock. A datagram without one (the option
+/// not set yet) is stamped now.
+fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
+    let mut control = Control([0; 64]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let message = recvmsg::<SockaddrStorage>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut control.0),
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(io::Error::from)?;
+    let source = message
+        .address
+        .as_ref()
+        .and_then(socket_addr)
+        .ok_or_else(|| io::Error::other("datagram without an IP source"))?;
+    let mut stamp = None;
+    for cmsg in message.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmTimestampns(at) = cmsg {
+            stamp = Some(at);
+        }
+    }
+    Ok((
+        message.bytes,
+        source,
+        stamp.map_or_else(Instant::now, to_instant),
+    ))
+}
+
+fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::from((v4.ip(), v4.port())));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+}
+
+/// The monotonic instant of a wall-clock kernel timestamp: now, less how long ago it was.
+fn to_instant(at: TimeSpec) -> Instant {
+    let at = Duration::from(at);
+    let now = Instant::now();
+    let wall = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.checked_sub(wall.saturating_sub(at)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::watch;
+
+    async fn pair() -> (PeerSocket, std::net::UdpSocket) {
+        let receiver = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sender
+            .connect(receiver.local_addr().expect("addr"))
+            .expect("connect");
+        (PeerSocket::new(receiver).expect("timestamps"), sender)
+    }
+
+    #[tokio::test]
+    async fn a_datagram_carries_its_sender_and_the_time_the_kernel_queued_it() {
+        let (socket, sender) = pair().await;
+        let sent_at = Instant::now();
+        sender.send(b"first").expect("send");
+        // Read well after it arrived: the stamp is the arrival, not the read.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mut buf = [0u8; 64];
+        let (n, source, received_at) = socket.recv(&mut buf).await.expect("recv");
+        let read_at = Instant::now();
+        assert_eq!(&buf[..n], b"first");
+        assert_eq!(source, sender.local_addr().expect("addr"));
+        assert!(
+            received_at >= sent_at - Duration::from_millis(1),
+            "stamped before it was sent"
+        );
+        assert!(
+            read_at.duration_since(received_at) >= Duration::from_millis(25),
+            "stamped when read ({:?} before the read), not when it arrived",
+            read_at.duration_since(received_at)
+        );
+        let mut empty = [0u8; 64];
+        assert_eq!(
+            socket
+                .try_recv(&mut empty)
+                .map(|_| ())
+                .map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_polled_socket_keeps_what_was_queued_and_is_read_on_a_tick() {
+        let (_stop_tx, stop) = watch::channel(false);
+        let clock = PollClock::start(stop).expect("clock");
+        let (mut socket, sender) = pair().await;
+        sender.send(b"queued before").expect("send");
+        socket.poll_instead(&clock).expect("to polling");
+        sender.send(b"queued after").expect("send");
+        let mut buf = [0u8; 64];
+        for expected in [&b"queued before"[..], b"queued after"] {
+            let (n, ..) = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+                .await
+                .expect("a tick reads it")
+                .expect("recv");
+            assert_eq!(&buf[..n], expected);
+        }
+    }
+}
