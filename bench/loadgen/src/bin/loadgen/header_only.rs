@@ -116,10 +116,14 @@ impl HeaderOnly {
 
 /// The latest media datagrams read by header, kept so that str0m can be given them when
 /// it has to take over: it then knows what arrived, and NACKs only what did not.
+///
+/// Datagrams are kept in the buffers they were read into, and the oldest one's buffer is
+/// handed back for the next read: no copy per packet.
 #[derive(Debug, Default)]
 pub(crate) struct Recent {
-    /// (receive time, datagram), oldest first.
-    datagrams: VecDeque<(Instant, Vec<u8>)>,
+    /// (receive time, buffer, datagram length), oldest first. Every buffer is
+    /// [`Self::BUFFER`] bytes long.
+    datagrams: VecDeque<(Instant, Vec<u8>, usize)>,
 }
 
 impl Recent {
@@ -127,24 +131,38 @@ impl Recent {
     /// only packets it has been given.
     pub(crate) const CAPACITY: usize = 128;
 
-    pub(crate) fn push(&mut self, received_at: Instant, datagram: &[u8]) {
-        let mut buffer = if self.datagrams.len() >= Self::CAPACITY {
+    /// The size of every read buffer: more than any datagram on a 1500-byte path.
+    pub(crate) const BUFFER: usize = 2048;
+
+    /// A buffer to read datagrams into.
+    pub(crate) fn buffer() -> Vec<u8> {
+        vec![0; Self::BUFFER]
+    }
+
+    /// Keeps the datagram in `buffer[..len]`, taking `buffer` itself; `buffer` is replaced
+    /// by the oldest kept one's (or a new one), to read the next datagram into.
+    pub(crate) fn keep(&mut self, received_at: Instant, buffer: &mut Vec<u8>, len: usize) {
+        let mut spare = if self.datagrams.len() >= Self::CAPACITY {
             self.datagrams
                 .pop_front()
-                .map(|(_, b)| b)
-                .unwrap_or_default()
+                .map_or_else(Self::buffer, |(_, b, _)| b)
         } else {
-            Vec::new()
+            Self::buffer()
         };
-        buffer.clear();
-        buffer.extend_from_slice(datagram);
-        self.datagrams.push_back((received_at, buffer));
+        std::mem::swap(buffer, &mut spare);
+        self.datagrams.push_back((received_at, spare, len));
     }
 
     /// Every kept datagram with its receive time, oldest first; the store is empty
     /// afterwards.
     pub(crate) fn take(&mut self) -> VecDeque<(Instant, Vec<u8>)> {
         std::mem::take(&mut self.datagrams)
+            .into_iter()
+            .map(|(at, mut buffer, len)| {
+                buffer.truncate(len);
+                (at, buffer)
+            })
+            .collect()
     }
 }
 
@@ -255,8 +273,15 @@ mod tests {
     fn recent_keeps_the_latest_datagrams_in_order_and_empties_on_take() {
         let mut recent = Recent::default();
         let now = Instant::now();
+        let mut buffer = Recent::buffer();
         for i in 0..Recent::CAPACITY + 5 {
-            recent.push(now, &(i as u32).to_be_bytes());
+            buffer[..4].copy_from_slice(&(i as u32).to_be_bytes());
+            recent.keep(now, &mut buffer, 4);
+            assert_eq!(
+                buffer.len(),
+                Recent::BUFFER,
+                "a full-size buffer to read into"
+            );
         }
         let kept = recent.take();
         assert_eq!(kept.len(), Recent::CAPACITY);

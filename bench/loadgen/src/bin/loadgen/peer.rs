@@ -175,7 +175,7 @@ pub(crate) async fn drive(
         unconfirmed: Vec::new(),
         replaying: false,
     };
-    let mut buf = vec![0u8; 2048];
+    let mut buf = Recent::buffer();
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
     tokio::pin!(timer);
     // str0m's next timeout; `fed`: it was given input since its outputs were drained.
@@ -286,7 +286,7 @@ impl Peer {
     async fn burst(
         &mut self,
         rtc: &mut Rtc,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
         mut first: Option<Received>,
     ) -> Result<bool, String> {
         let mut fed = false;
@@ -304,7 +304,7 @@ impl Peer {
                     Err(_) => return Ok(fed),
                 },
             };
-            match self.feed(rtc, &buf[..n], source, received_at)? {
+            match self.feed(rtc, buf, n, source, received_at)? {
                 Fed::Aside => {}
                 Fed::ToStr0m => fed = true,
                 Fed::HandOver => {
@@ -315,14 +315,18 @@ impl Peer {
         }
     }
 
+    /// Handles the datagram in `buf[..len]`. One kept for a later hand-over moves into
+    /// [`Recent`], and `buf` becomes a recycled buffer of the same size.
     fn feed(
         &mut self,
         rtc: &mut Rtc,
-        datagram: &[u8],
+        buf: &mut Vec<u8>,
+        len: usize,
         source: std::net::SocketAddr,
         received_at: Instant,
     ) -> Result<Fed, String> {
         self.last_rx = received_at;
+        let datagram = &buf[..len];
         if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {
             self.record.dropped_by_loss += 1;
             return Ok(Fed::Aside);
@@ -330,7 +334,7 @@ impl Peer {
         if let Some(naming) = self.header_only.as_mut().filter(|_| is_rtp(datagram)) {
             match naming.name(datagram, &self.ledger) {
                 Named::Packet { id, gap, frame_end } => {
-                    self.recent.push(self.last_rx, datagram);
+                    self.recent.keep(self.last_rx, buf, len);
                     if gap {
                         // str0m must see the gap to NACK it, as a real viewer would; it
                         // names this packet itself.
@@ -344,7 +348,7 @@ impl Peer {
                 }
                 Named::OtherStream => {}
                 Named::Mismatch => {
-                    self.recent.push(self.last_rx, datagram);
+                    self.recent.keep(self.last_rx, buf, len);
                     self.record.header_resyncs += 1;
                     return Ok(Fed::HandOver);
                 }

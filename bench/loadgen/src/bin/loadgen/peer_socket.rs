@@ -27,6 +27,11 @@ use tokio::net::UdpSocket;
 /// on the socket.
 pub(crate) type Received = (usize, SocketAddr, Instant);
 
+/// `SO_RCVBUF` of every subscriber socket. At the default (208 KiB, about 90 datagrams
+/// of 1.1 KB as the kernel counts them) a saturated server's delayed bursts, and the group
+/// of pictures replayed at a join, overflowed it between two reads.
+const RECEIVE_BUFFER: usize = 1 << 20;
+
 /// How the subscriber learns that datagrams are waiting.
 #[derive(Debug)]
 pub(crate) enum PeerSocket {
@@ -37,9 +42,12 @@ pub(crate) enum PeerSocket {
 }
 
 impl PeerSocket {
-    /// A runtime socket whose datagrams carry their kernel receive time.
+    /// A runtime socket whose datagrams carry their kernel receive time, with a receive
+    /// buffer deep enough for a poll tick of a server's burst.
     pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
         setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+        // The kernel caps it at net.core.rmem_max; a smaller buffer only drops sooner.
+        setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)?;
         Ok(Self::Woken(socket))
     }
 
