@@ -134,8 +134,9 @@ impl KeyframeWatch {
 ///
 /// The SFU sends each frame's packets to a subscriber in one burst, so after a wake-up the
 /// loop drains every datagram already queued on the socket before it waits again: one
-/// task wake-up and one timer update per burst rather than per packet keep the generator
-/// far cheaper per subscriber than the server it measures.
+/// task wake-up per burst rather than per packet. Once the subscriber reads by header its
+/// socket moves to the poll clock (`peer_socket.rs`), and str0m's outputs are drained
+/// only after it was given something.
 pub(crate) async fn drive(
     mut rtc: Rtc,
     socket: UdpSocket,
