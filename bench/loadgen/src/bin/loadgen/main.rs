@@ -118,6 +118,8 @@ async fn interrupted() -> &'static str {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _stamping = crate::peer_socket::keep_receive_timestamps_on()
+        .context("cannot enable receive timestamps")?;
     let targets: Vec<Kind> = if cli.targets.is_empty() {
         vec![Kind::Sealcam, Kind::Janus]
     } else {

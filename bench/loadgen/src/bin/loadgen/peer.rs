@@ -175,6 +175,8 @@ pub(crate) async fn drive(
         recent: Recent::default(),
         unconfirmed: Vec::new(),
         replaying: false,
+        batch: Vec::new(),
+        read: Vec::with_capacity(BATCH),
     };
     let mut buf = Recent::buffer();
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
@@ -220,6 +222,10 @@ pub(crate) async fn drive(
     }
 }
 
+/// Datagrams read per system call. A frame reaches a subscriber as one burst of a few
+/// packets (a key frame about 27).
+const BATCH: usize = 16;
+
 /// One subscriber's socket and what it has recorded so far.
 struct Peer {
     socket: PeerSocket,
@@ -244,6 +250,9 @@ struct Peer {
     unconfirmed: Vec<(u32, Instant)>,
     /// True while str0m is being given `recent`: no learning until it has all of it.
     replaying: bool,
+    /// Buffers for reading a batch of datagrams, and where each read went.
+    batch: Vec<Vec<u8>>,
+    read: Vec<Received>,
 }
 
 impl Peer {
@@ -283,35 +292,71 @@ impl Peer {
     }
 
     /// Feeds `first` (a datagram already read into `buf`), then every one queued on the
-    /// socket. True if str0m was given anything.
+    /// socket, read [`BATCH`] at a time. True if str0m was given anything.
     async fn burst(
         &mut self,
         rtc: &mut Rtc,
         buf: &mut Vec<u8>,
-        mut first: Option<Received>,
+        first: Option<Received>,
     ) -> Result<bool, String> {
         let mut fed = false;
+        if let Some((n, source, received_at)) = first {
+            fed |= self.handle(rtc, buf, n, source, received_at).await?;
+        }
         loop {
-            let (n, source, received_at) = match first.take() {
-                Some(read) => read,
-                None => match self.socket.try_recv(buf) {
-                    Ok(read) => {
-                        if fed {
-                            // Each input's events and answers before the next input.
-                            self.drain_outputs(rtc).await?;
+            // Taken out of `self` while its datagrams are handled; put back before any
+            // error is returned, so the buffers are never lost.
+            let mut batch = std::mem::take(&mut self.batch);
+            if batch.is_empty() {
+                batch = (0..BATCH).map(|_| Recent::buffer()).collect();
+            }
+            let mut read = std::mem::take(&mut self.read);
+            read.clear();
+            let mut outcome = Ok(());
+            if self.socket.try_recv_many(&mut batch, &mut read).is_ok() {
+                for (buffer, &(n, source, received_at)) in batch.iter_mut().zip(&read) {
+                    if fed {
+                        // Each input's events and answers before the next input.
+                        if let Err(e) = self.drain_outputs(rtc).await {
+                            outcome = Err(e);
+                            break;
                         }
-                        read
                     }
-                    Err(_) => return Ok(fed),
-                },
-            };
-            match self.feed(rtc, buf, n, source, received_at)? {
-                Fed::Aside => {}
-                Fed::ToStr0m => fed = true,
-                Fed::HandOver => {
-                    self.hand_over(rtc, source).await?;
-                    fed = true;
+                    match self.handle(rtc, buffer, n, source, received_at).await {
+                        Ok(any) => fed |= any,
+                        Err(e) => {
+                            outcome = Err(e);
+                            break;
+                        }
+                    }
                 }
+            }
+            let more = read.len() == batch.len();
+            self.batch = batch;
+            self.read = read;
+            outcome?;
+            if !more {
+                return Ok(fed);
+            }
+        }
+    }
+
+    /// Feeds one datagram, and hands over to str0m if naming by header stopped. True if
+    /// str0m was given anything.
+    async fn handle(
+        &mut self,
+        rtc: &mut Rtc,
+        buf: &mut Vec<u8>,
+        n: usize,
+        source: std::net::SocketAddr,
+        received_at: Instant,
+    ) -> Result<bool, String> {
+        match self.feed(rtc, buf, n, source, received_at)? {
+            Fed::Aside => Ok(false),
+            Fed::ToStr0m => Ok(true),
+            Fed::HandOver => {
+                self.hand_over(rtc, source).await?;
+                Ok(true)
             }
         }
     }

@@ -11,8 +11,10 @@
 //! tick, and their kernel receive times (`SO_TIMESTAMPNS`) keep the measured delay exact.
 
 use crate::poll_clock::{PollClock, Registration};
+use nix::cmsg_space;
 use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+    recvmmsg, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders,
+    SockaddrStorage,
 };
 use nix::sys::time::TimeSpec;
 use std::io::{self, IoSliceMut};
@@ -65,11 +67,19 @@ impl PeerSocket {
         Ok(())
     }
 
-    /// The next queued datagram, or `WouldBlock`.
-    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    /// Reads the datagrams already queued, up to one per buffer, in one system call, and
+    /// appends where each went to `received` (datagram `i` is in `buffers[i]`).
+    /// `WouldBlock` when none is queued.
+    pub(crate) fn try_recv_many(
+        &self,
+        buffers: &mut [Vec<u8>],
+        received: &mut Vec<Received>,
+    ) -> io::Result<()> {
         match self {
-            Self::Woken(s) => s.try_io(Interest::READABLE, || recv_stamped(s, buf)),
-            Self::Polled(s, _) => recv_stamped(s, buf),
+            Self::Woken(s) => s.try_io(Interest::READABLE, || {
+                recv_many_stamped(s, buffers, received)
+            }),
+            Self::Polled(s, _) => recv_many_stamped(s, buffers, received),
         }
     }
 
@@ -99,6 +109,19 @@ impl PeerSocket {
             Self::Polled(s, _) => s.send_to(datagram, target).map(drop),
         }
     }
+}
+
+/// A socket that asks for receive timestamps for as long as it is held.
+///
+/// Why: the kernel stamps arriving datagrams only while some socket on the machine asks
+/// for it, and switches that on and off asynchronously (a deferred static key). Datagrams
+/// that arrive before it is on are stamped when read, as if the generator's read delay
+/// were forwarding delay. Between two steps every subscriber socket closes; holding this
+/// one for the generator's whole life keeps stamping on across them.
+pub(crate) fn keep_receive_timestamps_on() -> io::Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+    Ok(socket)
 }
 
 /// Room for one `SCM_TIMESTAMPNS` control message (a `struct timespec` and its header),
@@ -137,6 +160,51 @@ fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
     ))
 }
 
+/// [`recv_stamped`] for up to `buffers.len()` datagrams in one `recvmmsg`.
+fn recv_many_stamped(
+    socket: &impl AsRawFd,
+    buffers: &mut [Vec<u8>],
+    received: &mut Vec<Received>,
+) -> io::Result<()> {
+    let mut headers =
+        MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), Some(cmsg_space!(TimeSpec)));
+    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+        .iter_mut()
+        .map(|buffer| [IoSliceMut::new(buffer)])
+        .collect();
+    let messages = recvmmsg(
+        socket.as_raw_fd(),
+        &mut headers,
+        slices.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )
+    .map_err(io::Error::from)?;
+    let before = received.len();
+    for message in messages {
+        let source = message
+            .address
+            .as_ref()
+            .and_then(socket_addr)
+            .ok_or_else(|| io::Error::other("datagram without an IP source"))?;
+        let mut stamp = None;
+        for cmsg in message.cmsgs().map_err(io::Error::from)? {
+            if let ControlMessageOwned::ScmTimestampns(at) = cmsg {
+                stamp = Some(at);
+            }
+        }
+        received.push((
+            message.bytes,
+            source,
+            stamp.map_or_else(Instant::now, to_instant),
+        ));
+    }
+    if received.len() == before {
+        return Err(io::ErrorKind::WouldBlock.into());
+    }
+    Ok(())
+}
+
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(SocketAddr::from((v4.ip(), v4.port())));
@@ -170,9 +238,26 @@ mod tests {
         (PeerSocket::new(receiver).expect("timestamps"), sender)
     }
 
+    /// Waits until the kernel stamps datagrams on arrival (it switches stamping on
+    /// asynchronously; see [`keep_receive_timestamps_on`]): a probe read 5 ms after it was
+    /// sent must be stamped at least 4 ms before the read.
+    async fn until_stamping_is_on(socket: &PeerSocket, sender: &std::net::UdpSocket) {
+        let mut buf = [0u8; 64];
+        for _ in 0..200 {
+            sender.send(b"probe").expect("send");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let (_, _, received_at) = socket.recv(&mut buf).await.expect("recv");
+            if received_at.elapsed() >= Duration::from_millis(4) {
+                return;
+            }
+        }
+        panic!("the kernel never stamped a datagram on arrival");
+    }
+
     #[tokio::test]
     async fn a_datagram_carries_its_sender_and_the_time_the_kernel_queued_it() {
         let (socket, sender) = pair().await;
+        until_stamping_is_on(&socket, &sender).await;
         let sent_at = Instant::now();
         sender.send(b"first").expect("send");
         // Read well after it arrived: the stamp is the arrival, not the read.
@@ -191,14 +276,46 @@ mod tests {
             "stamped when read ({:?} before the read), not when it arrived",
             read_at.duration_since(received_at)
         );
-        let mut empty = [0u8; 64];
+        let mut empty = vec![vec![0u8; 64]; 2];
         assert_eq!(
             socket
-                .try_recv(&mut empty)
-                .map(|_| ())
+                .try_recv_many(&mut empty, &mut Vec::new())
                 .map_err(|e| e.kind()),
             Err(io::ErrorKind::WouldBlock)
         );
+    }
+
+    #[tokio::test]
+    async fn one_call_reads_every_queued_datagram_into_its_own_buffer() {
+        let (_stop_tx, stop) = watch::channel(false);
+        let clock = PollClock::start(stop).expect("clock");
+        let (mut socket, sender) = pair().await;
+        socket.poll_instead(&clock).expect("to polling");
+        for payload in [&b"one"[..], b"two", b"three"] {
+            sender.send(payload).expect("send");
+        }
+        let mut buffers = vec![vec![0u8; 64]; 16];
+        let mut received = Vec::new();
+        socket
+            .try_recv_many(&mut buffers, &mut received)
+            .expect("three queued");
+        let payloads: Vec<&[u8]> = buffers
+            .iter()
+            .zip(&received)
+            .map(|(buffer, &(n, source, _))| {
+                assert_eq!(source, sender.local_addr().expect("addr"));
+                &buffer[..n]
+            })
+            .collect();
+        assert_eq!(payloads, [&b"one"[..], b"two", b"three"]);
+        received.clear();
+        assert_eq!(
+            socket
+                .try_recv_many(&mut buffers, &mut received)
+                .map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock)
+        );
+        assert!(received.is_empty());
     }
 
     #[tokio::test]
