@@ -300,11 +300,11 @@ impl Peer {
         first: Option<Received>,
     ) -> Result<bool, String> {
         let mut fed = false;
-        if let Some((n, source, received_at)) = first {
-            fed |= self.handle(rtc, buf, n, source, received_at).await?;
+        if let Some(read) = first {
+            fed |= self.handle(rtc, buf, read).await?;
         }
         loop {
-            // Taken out of `self` while its datagrams are handled; put back before any
+            // Taken out of `self` while its datagrams are handled, and put back before any
             // error is returned, so the buffers are never lost.
             let mut batch = std::mem::take(&mut self.batch);
             if batch.is_empty() {
@@ -312,25 +312,11 @@ impl Peer {
             }
             let mut read = std::mem::take(&mut self.read);
             read.clear();
-            let mut outcome = Ok(());
-            if self.socket.try_recv_many(&mut batch, &mut read).is_ok() {
-                for (buffer, &(n, source, received_at)) in batch.iter_mut().zip(&read) {
-                    if fed {
-                        // Each input's events and answers before the next input.
-                        if let Err(e) = self.drain_outputs(rtc).await {
-                            outcome = Err(e);
-                            break;
-                        }
-                    }
-                    match self.handle(rtc, buffer, n, source, received_at).await {
-                        Ok(any) => fed |= any,
-                        Err(e) => {
-                            outcome = Err(e);
-                            break;
-                        }
-                    }
-                }
-            }
+            let outcome = if self.socket.try_recv_many(&mut batch, &mut read).is_ok() {
+                self.handle_batch(rtc, &mut batch, &read, &mut fed).await
+            } else {
+                Ok(())
+            };
             let more = read.len() == batch.len();
             self.batch = batch;
             self.read = read;
@@ -341,17 +327,34 @@ impl Peer {
         }
     }
 
+    /// Handles the datagrams `read` put in `batch`; sets `fed` once str0m is given any.
+    async fn handle_batch(
+        &mut self,
+        rtc: &mut Rtc,
+        batch: &mut [Vec<u8>],
+        read: &[Received],
+        fed: &mut bool,
+    ) -> Result<(), String> {
+        for (buffer, &datagram) in batch.iter_mut().zip(read) {
+            if *fed {
+                // Each input's events and answers before the next input.
+                self.drain_outputs(rtc).await?;
+            }
+            *fed |= self.handle(rtc, buffer, datagram).await?;
+        }
+        Ok(())
+    }
+
     /// Feeds one datagram, and hands over to str0m if naming by header stopped. True if
     /// str0m was given anything.
     async fn handle(
         &mut self,
         rtc: &mut Rtc,
         buf: &mut Vec<u8>,
-        n: usize,
-        source: std::net::SocketAddr,
-        received_at: Instant,
+        read: Received,
     ) -> Result<bool, String> {
-        match self.feed(rtc, buf, n, source, received_at)? {
+        let (_, source, _) = read;
+        match self.feed(rtc, buf, read)? {
             Fed::Aside => Ok(false),
             Fed::ToStr0m => Ok(true),
             Fed::HandOver => {
@@ -361,16 +364,10 @@ impl Peer {
         }
     }
 
-    /// Handles the datagram in `buf[..len]`. One kept for a later hand-over moves into
+    /// Handles the datagram `read` put in `buf`. One kept for a later hand-over moves into
     /// [`Recent`], and `buf` becomes a recycled buffer of the same size.
-    fn feed(
-        &mut self,
-        rtc: &mut Rtc,
-        buf: &mut Vec<u8>,
-        len: usize,
-        source: std::net::SocketAddr,
-        received_at: Instant,
-    ) -> Result<Fed, String> {
+    fn feed(&mut self, rtc: &mut Rtc, buf: &mut Vec<u8>, read: Received) -> Result<Fed, String> {
+        let (len, source, received_at) = read;
         self.last_rx = received_at;
         let datagram = &buf[..len];
         if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {

@@ -13,7 +13,7 @@
 use crate::poll_clock::{PollClock, Registration};
 use nix::cmsg_space;
 use nix::sys::socket::{
-    recvmmsg, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders,
+    recvmmsg, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg,
     SockaddrStorage,
 };
 use nix::sys::time::TimeSpec;
@@ -142,22 +142,8 @@ fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
         MsgFlags::MSG_DONTWAIT,
     )
     .map_err(io::Error::from)?;
-    let source = message
-        .address
-        .as_ref()
-        .and_then(socket_addr)
-        .ok_or_else(|| io::Error::other("datagram without an IP source"))?;
-    let mut stamp = None;
-    for cmsg in message.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmTimestampns(at) = cmsg {
-            stamp = Some(at);
-        }
-    }
-    Ok((
-        message.bytes,
-        source,
-        stamp.map_or_else(Instant::now, to_instant),
-    ))
+    let (source, received_at) = source_and_stamp(&message)?;
+    Ok((message.bytes, source, received_at))
 }
 
 /// [`recv_stamped`] for up to `buffers.len()` datagrams in one `recvmmsg`.
@@ -182,27 +168,31 @@ fn recv_many_stamped(
     .map_err(io::Error::from)?;
     let before = received.len();
     for message in messages {
-        let source = message
-            .address
-            .as_ref()
-            .and_then(socket_addr)
-            .ok_or_else(|| io::Error::other("datagram without an IP source"))?;
-        let mut stamp = None;
-        for cmsg in message.cmsgs().map_err(io::Error::from)? {
-            if let ControlMessageOwned::ScmTimestampns(at) = cmsg {
-                stamp = Some(at);
-            }
-        }
-        received.push((
-            message.bytes,
-            source,
-            stamp.map_or_else(Instant::now, to_instant),
-        ));
+        let (source, received_at) = source_and_stamp(&message)?;
+        received.push((message.bytes, source, received_at));
     }
     if received.len() == before {
         return Err(io::ErrorKind::WouldBlock.into());
     }
     Ok(())
+}
+
+/// A received datagram's sender, and its kernel receive time (now if it has none).
+fn source_and_stamp(
+    message: &RecvMsg<'_, '_, SockaddrStorage>,
+) -> io::Result<(SocketAddr, Instant)> {
+    let source = message
+        .address
+        .as_ref()
+        .and_then(socket_addr)
+        .ok_or_else(|| io::Error::other("datagram without an IP source"))?;
+    let mut stamp = None;
+    for cmsg in message.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmTimestampns(at) = cmsg {
+            stamp = Some(at);
+        }
+    }
+    Ok((source, stamp.map_or_else(Instant::now, to_instant)))
 }
 
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
