@@ -157,6 +157,16 @@ export function nextMessage(ws, type, timeoutMs = 15_000) {
   });
 }
 
+/**
+ * The first message of `type` a recorded session (`{ ws, seen }`, see recordMessages) sent:
+ * one already recorded, or else the next to come. A fast page may send it before the test
+ * gets here, so `nextMessage` alone would miss it and wait for a retry.
+ */
+export function firstMessage({ ws, seen }, type, timeoutMs = 15_000) {
+  const earlier = seen.find((m) => m.type === type);
+  return earlier ? Promise.resolve(earlier) : nextMessage(ws, type, timeoutMs);
+}
+
 /** Records every message each socket receives, by type. */
 export function recordMessages(ws) {
   const seen = [];

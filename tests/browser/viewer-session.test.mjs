@@ -4,7 +4,7 @@
 // fixture — pairing through the UI pins the camera and its key arrives.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, screenshot, started, nextMessage, recordMessages } from './harness.mjs';
+import { startServer, launchBrowser, screenshot, started, firstMessage, recordMessages } from './harness.mjs';
 import { cameraPublicBytes, viewerPublicBytes, membershipBytes, seedStore, wasmFixture } from './fixtures.mjs';
 import { KEY_ATTEMPTS, KEY_RETRY_MS } from '../../web-viewer/js/camera-state.js';
 
@@ -20,12 +20,19 @@ after(async () => {
   await server.close();
 });
 
-/** A fake server session: welcome with `cameras`, then one camera_status each. */
+/**
+ * A fake server session: welcome with `cameras`, then one camera_status each. The returned
+ * list of sessions also has `arrival()`: a promise of the next session to connect.
+ */
 function welcomeWith(cameras, { online = false, publishing = false, onMessage = () => {} } = {}) {
   const sessions = [];
+  const waiting = [];
+  sessions.arrival = () => new Promise((resolve) => waiting.push(resolve));
   onSocket = (ws) => {
     const seen = recordMessages(ws);
-    sessions.push({ ws, seen, url: ws.request.url });
+    const session = { ws, seen, url: ws.request.url };
+    sessions.push(session);
+    for (const resolve of waiting.splice(0)) resolve(session);
     ws.on('message', (text) => {
       const message = JSON.parse(text);
       if (message.type === 'hello') {
@@ -164,7 +171,7 @@ test('pairing through the UI pins the camera, then its key arrives and media is 
     assert.equal(enrollment[0], 0x07, 'pair_request carries an Enrollment');
 
     // Paired → key requested → envelopes opened → media requested, in that order.
-    const subscribe = await nextMessage(session.ws, 'subscribe');
+    const subscribe = await firstMessage(session, 'subscribe');
     assert.equal(subscribe.camera_id, cameraId);
     assert.match(subscribe.sdp, /m=video/);
     assert.match(subscribe.sdp, /a=recvonly/);
@@ -201,9 +208,10 @@ test('pairing through the UI pins the camera, then its key arrives and media is 
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     // Reload keeps the device and the pairing: the key is asked for again without a code.
+    const reconnected = sessions.arrival();
     await page.reload();
     await started(page);
-    await nextMessage(sessions.at(-1).ws, 'subscribe');
+    await firstMessage(await reconnected, 'subscribe');
     assert.equal(await page.locator(`.tile[data-camera-id="${cameraId}"]`).getAttribute('data-role'), 'owner');
   } finally {
     await browser.close();
