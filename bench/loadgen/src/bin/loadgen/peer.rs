@@ -44,12 +44,11 @@ enum Fed {
 pub(crate) struct Reading {
     /// Seeded loss of incoming RTP (the loss scenario).
     pub(crate) loss: Option<Loss>,
-    /// Name media packets by their clear RTP header once the first key frame is complete
-    /// (`loadgen --header-only`; see `header_only.rs`). Ignored with `loss`.
-    pub(crate) header_only: bool,
-    /// With `header_only`: once a subscriber reads by header, its socket is read on this
-    /// clock's ticks instead of waking the generator per datagram (see `peer_socket.rs`).
-    pub(crate) poll_clock: Option<Arc<PollClock>>,
+    /// Set: name media packets by their clear RTP header once the first key frame is
+    /// complete (`header_only.rs`), and from then on read the socket on this clock's ticks
+    /// instead of waking the generator per datagram (`peer_socket.rs`). Ignored with
+    /// `loss`. Unset with `loadgen --full-receive`.
+    pub(crate) by_header: Option<Arc<PollClock>>,
 }
 
 /// What one subscriber observed; times are nanoseconds since the ledger's epoch.
@@ -167,7 +166,7 @@ pub(crate) async fn drive(
         record,
         loss,
         rng: Rng::new(loss.map_or(1, |l| l.seed)),
-        header_only_allowed: reading.header_only && loss.is_none(),
+        header_only_allowed: reading.by_header.is_some() && loss.is_none(),
         keyframes: KeyframeWatch::default(),
         progress,
         last_rx: Instant::now(),
@@ -193,7 +192,7 @@ pub(crate) async fn drive(
             if !rtc.is_alive() {
                 return peer.fail("peer closed".to_owned());
             }
-            if let Some(clock) = peer.header_only.as_ref().and(reading.poll_clock.as_ref()) {
+            if let Some(clock) = peer.header_only.as_ref().and(reading.by_header.as_ref()) {
                 if let Err(error) = peer.socket.poll_instead(clock) {
                     return peer.fail(format!("socket to polling: {error}"));
                 }

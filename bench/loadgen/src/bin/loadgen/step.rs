@@ -25,7 +25,8 @@ pub(crate) struct StepPlan {
     pub(crate) measure: Duration,
     pub(crate) loss: Option<f64>,
     pub(crate) seed: u64,
-    /// Subscribers name packets by their RTP header after the first key frame.
+    /// Subscribers name packets by their RTP header after the first key frame, reading on
+    /// the poll clock (never with `loss`: see [`crate::peer::Reading`]).
     pub(crate) header_only: bool,
 }
 
@@ -87,7 +88,7 @@ async fn measure(
     let pid = server.pid();
     let rss_before = procstat::rss(pid).context("server RSS")?;
     let progress = Arc::new(Progress::default());
-    let poll_clock = if plan.header_only {
+    let poll_clock = if plan.header_only && plan.loss.is_none() {
         Some(PollClock::start(stop.clone()).context("poll clock")?)
     } else {
         None
@@ -103,8 +104,7 @@ async fn measure(
         });
         let reading = Reading {
             loss,
-            header_only: plan.header_only,
-            poll_clock: poll_clock.clone(),
+            by_header: poll_clock.clone(),
         };
         let task = joiner.clone().join(
             Arc::clone(&ledger),
