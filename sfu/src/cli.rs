@@ -35,6 +35,10 @@ pub(crate) struct Cli {
     /// TCP address serving Prometheus text at /metrics [default: 127.0.0.1:9102].
     #[arg(long, env = "SFU_METRICS_BIND")]
     pub(crate) metrics_bind: Option<SocketAddr>,
+    /// Seal viewers' media straight into the send batch; false sends through str0m
+    /// (slower, for comparison) [default: true].
+    #[arg(long, env = "SFU_DIRECT_SEND")]
+    pub(crate) direct_send: Option<bool>,
 }
 
 /// The TOML file. Every key is optional; an unknown key is an error, not a silent typo.
@@ -52,6 +56,7 @@ pub(crate) struct FileConfig {
     ice_tcp: Option<bool>,
     connect_timeout_ms: Option<u64>,
     metrics_bind: Option<SocketAddr>,
+    direct_send: Option<bool>,
 }
 
 /// Everything the binary runs with.
@@ -101,6 +106,9 @@ pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings>
     }
     if let Some(v) = file.connect_timeout_ms {
         sfu.connect_timeout = ms(v);
+    }
+    if let Some(v) = cli.direct_send.or(file.direct_send) {
+        sfu.direct_send = v;
     }
     sfu.validate()?;
     let metrics_bind = match cli.metrics_bind.or(file.metrics_bind) {

@@ -44,6 +44,10 @@ pub struct SfuConfig {
     /// A session whose ICE and DTLS have not completed by then is closed (an answer that
     /// was never used must not hold resources forever). Default 30 s.
     pub connect_timeout: Duration,
+    /// Seal and send viewers' media directly into the worker's send batch instead of
+    /// through str0m's per-stream send path (UDP viewers with an AES-GCM SRTP profile;
+    /// the others always use str0m's). Default true; false is the slower, older path.
+    pub direct_send: bool,
 }
 
 impl Default for SfuConfig {
@@ -60,6 +64,7 @@ impl Default for SfuConfig {
             ice_tcp: true,
             stats_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
+            direct_send: true,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use str0m::rtp::{RtpPacket, RtpWrite};
 use str0m::Input;
 
+use crate::direct_send::OutgoingPacket;
 use crate::directory::Route;
 use crate::forward::{Decision, DropReason};
 use crate::keyframe::is_keyframe_start;
@@ -70,6 +71,7 @@ impl Worker {
             return;
         };
         feed.cache.push(packet);
+        feed.recent.push(packet);
         if local {
             for &worker in feed
                 .route
@@ -180,6 +182,20 @@ impl Worker {
         sub.packets_written += 1;
         metrics.packets_out.inc();
         metrics.bytes_out.inc_by(packet.payload.len() as u64);
+        if let Some(direct) = &mut sub.direct {
+            let outgoing = OutgoingPacket {
+                payload_type: *pt,
+                seq,
+                timestamp,
+                marker: packet.marker,
+                payload: &packet.payload,
+            };
+            if direct.send(&mut self.batch, &outgoing).is_err() {
+                self.count_drop("seal_failed");
+            }
+            self.flush_if_full();
+            return;
+        }
         let write = RtpWrite::new(
             pt,
             seq.into(),
@@ -305,6 +321,7 @@ impl Worker {
             }
             None => {
                 feed.cache.clear();
+                feed.recent.clear();
                 feed.snapshot_pending = None;
             }
         }
@@ -320,7 +337,8 @@ impl Worker {
         };
         let metrics = &self.shared.metrics;
         let new_nacks = stats.nacks.saturating_sub(sub.nacks_reported);
-        let new_packets = stats.packets.saturating_sub(sub.packets_reported);
+        // Packets this SFU wrote: str0m's count misses the direct send path.
+        let new_packets = sub.packets_written.saturating_sub(sub.packets_reported);
         metrics.nacks_from_viewers.inc_by(new_nacks);
         // str0m counts resends in `packets`; what the SFU did not write itself was resent.
         let resent = stats.packets.saturating_sub(sub.packets_written);
@@ -331,7 +349,7 @@ impl Worker {
             sub.retransmissions_reported = resent;
         }
         sub.nacks_reported = stats.nacks;
-        sub.packets_reported = stats.packets;
+        sub.packets_reported = sub.packets_written;
         // The receiver report's fraction lost when str0m has one; otherwise NACK messages
         // per packet sent in this interval, a lower bound on the loss rate.
         let loss = stats

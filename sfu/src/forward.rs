@@ -75,6 +75,11 @@ impl ForwardState {
         }
     }
 
+    /// The first sequence number this subscriber was given.
+    pub fn initial_seq(&self) -> u16 {
+        self.initial_seq as u16
+    }
+
     /// True while the subscriber waits for a key frame.
     pub fn is_paused(&self) -> bool {
         self.waiting_for_keyframe
@@ -133,6 +138,41 @@ impl ForwardState {
             timestamp,
             resumed,
         }
+    }
+
+    /// Where a packet the viewer reports lost came from: (source, SSRC, source sequence
+    /// number), for a 16-bit sequence number of this subscriber's stream that was sent
+    /// within the current mapping. `None` for one never sent or sent before a remap.
+    pub fn lost_packet_source(&self, lost: u16) -> Option<(u64, u32, u64)> {
+        let mapping = self.mapping?;
+        let (last, _, _) = self.last_out?;
+        // The extended number at or below the highest one sent with these low 16 bits.
+        let mut seq = (last & !0xffff) | u64::from(lost);
+        if seq > last {
+            seq = seq.checked_sub(1 << 16)?;
+        }
+        let first_out = mapping.first_in_seq.wrapping_add(mapping.seq_offset);
+        if seq < first_out {
+            return None;
+        }
+        Some((
+            mapping.source,
+            mapping.ssrc,
+            seq.wrapping_sub(mapping.seq_offset),
+        ))
+    }
+
+    /// The header values `packet` was sent with under the current mapping (for a resend,
+    /// which must repeat them), or `None` if it belongs to another mapping.
+    pub fn sent_values(&self, packet: &MediaPacket) -> Option<(u64, u32)> {
+        let m = self.mapping?;
+        let same = m.source == packet.source && m.ssrc == packet.ssrc;
+        (same && packet.seq >= m.first_in_seq).then(|| {
+            (
+                packet.seq.wrapping_add(m.seq_offset),
+                packet.timestamp.wrapping_add(m.ts_offset),
+            )
+        })
     }
 
     /// Start a new mapping at `packet` so the output continues right after what was sent.

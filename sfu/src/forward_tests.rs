@@ -174,3 +174,30 @@ fn a_late_packet_pauses_until_an_on_time_keyframe() {
     }
     assert!(!state.is_paused());
 }
+
+#[test]
+fn a_lost_sequence_number_maps_back_to_its_source_packet_in_the_current_mapping() {
+    let now = Instant::now();
+    let mut state = ForwardState::new(65_534, 0);
+    assert_eq!(state.lost_packet_source(65_534), None, "nothing sent yet");
+    for seq in 500..505 {
+        forwarded(state.decide(&packet(1, 7, seq, 90 * seq as u32, seq == 500), now));
+    }
+    // Sent as 65534, 65535, 65536 (0 on the wire), 65537, 65538.
+    assert_eq!(state.lost_packet_source(65_535), Some((1, 7, 501)));
+    assert_eq!(
+        state.lost_packet_source(1),
+        Some((1, 7, 503)),
+        "after the wrap"
+    );
+    assert_eq!(state.lost_packet_source(3), None, "not sent yet");
+    assert_eq!(state.lost_packet_source(65_533), None, "before the mapping");
+    let resent = packet(1, 7, 503, 90 * 503, false);
+    assert_eq!(state.sent_values(&resent), Some((65_537, 90 * 3)));
+    // A camera restart remaps: the old stream's packets are no longer resendable.
+    forwarded(state.decide(&packet(2, 8, 10, 0, true), now));
+    assert_eq!(state.sent_values(&resent), None);
+    assert_eq!(state.lost_packet_source(1), None);
+    // The new mapping starts right after: 65539, 3 on the wire.
+    assert_eq!(state.lost_packet_source(3), Some((2, 8, 10)));
+}

@@ -53,6 +53,7 @@
 
 pub mod cache;
 mod config;
+mod direct_send;
 mod directory;
 mod error;
 mod fanout;
@@ -66,9 +67,13 @@ mod metrics;
 pub mod packet;
 mod peer;
 pub mod pli;
+mod recent;
+mod resend;
 mod router;
 mod session;
 mod sfu;
+mod srtp_keys;
+mod srtp_seal;
 mod stun;
 mod tap;
 mod tcp;

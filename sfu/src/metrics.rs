@@ -26,6 +26,7 @@ pub(crate) struct Metrics {
     pub(crate) nacks_from_viewers: IntCounter,
     pub(crate) nacks_sent_upstream: IntCounter,
     pub(crate) retransmissions: IntCounter,
+    pub(crate) direct_send_sessions: IntCounter,
     pub(crate) paused_subscribers: IntGauge,
     pub(crate) pauses: IntCounterVec,
     pub(crate) peer_panics: IntCounter,
@@ -110,12 +111,16 @@ impl Metrics {
             )?,
             nacks_from_viewers: counter(
                 "nacks_from_viewers_total",
-                "NACKs received from subscribers (answered from the retransmission cache)",
+                "NACKs received from subscribers (answered from the recent packets)",
             )?,
             nacks_sent_upstream: counter("nacks_sent_upstream_total", "NACKs sent to publishers")?,
             retransmissions: counter(
                 "retransmissions_total",
                 "RTP packets re-sent to subscribers from the retransmission cache",
+            )?,
+            direct_send_sessions: counter(
+                "direct_send_sessions_total",
+                "Viewers whose media the SFU sealed and sent itself (the direct send path)",
             )?,
             paused_subscribers: gauge(
                 "paused_subscribers",

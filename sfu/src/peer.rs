@@ -8,12 +8,15 @@ use std::time::Instant;
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{KeyframeRequestKind, Mid, Pt};
 use str0m::net::Protocol;
-use str0m::rtp::{RtpPacket, RtpWrite, Ssrc};
+use str0m::rtp::rtcp::{ReceiverReport, Rtcp, SenderReport};
+use str0m::rtp::{RawPacket, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
 
+use crate::direct_send::DirectSender;
 use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
 use crate::packet::CodecKey;
+use crate::srtp_keys::KeySlot;
 use crate::tcp::{frame, TcpLink};
 use crate::udp_batch::SendBatch;
 use crate::SessionId;
@@ -33,6 +36,11 @@ pub(crate) enum PeerOutput {
     EgressStats(EgressStats),
     /// Periodic publisher-side statistics (cumulative NACKs sent upstream).
     IngressStats { nacks: u64 },
+    /// A viewer's NACK: (packet id, bitmask of the 16 following) pairs (RFC 4585 §6.2.1).
+    Nack(Vec<(u16, u16)>),
+    /// A viewer's reception report block (RFC 3550 §6.4.2): the SSRC it is about and the
+    /// fraction of its packets lost since the last report, in 256ths.
+    ReceptionReport { ssrc: u32, fraction_lost: u8 },
 }
 
 /// Cumulative counters of one subscriber's send stream, from str0m's stats.
@@ -76,6 +84,18 @@ pub(crate) struct Subscriber {
     /// Packets this SFU wrote to the viewer's stream (str0m's count adds resends).
     pub(crate) packets_written: u64,
     pub(crate) retransmissions_reported: u64,
+    /// NACK messages received on the direct send path (str0m counts the others).
+    pub(crate) nacks_received: u64,
+    /// Packets those NACKs asked for, and how many of them the last report had seen.
+    pub(crate) packets_nacked: u64,
+    pub(crate) packets_nacked_reported: u64,
+    /// Where the session's DTLS handshake leaves its SRTP keys for the direct send path.
+    pub(crate) key_slot: Option<Arc<KeySlot>>,
+    /// The viewer's id for the RTP mid header extension, if it negotiated one.
+    pub(crate) mid_extension_id: Option<u8>,
+    /// Set once connected over UDP with keys the SFU can seal with: media then bypasses
+    /// str0m's send path ([`crate::direct_send`]).
+    pub(crate) direct: Option<DirectSender>,
 }
 
 impl Subscriber {
@@ -94,6 +114,12 @@ impl Subscriber {
             packets_reported: 0,
             packets_written: 0,
             retransmissions_reported: 0,
+            nacks_received: 0,
+            packets_nacked: 0,
+            packets_nacked_reported: 0,
+            key_slot: None,
+            mid_extension_id: None,
+            direct: None,
         }
     }
 
@@ -114,7 +140,8 @@ impl Subscriber {
 #[derive(Debug)]
 pub(crate) enum Role {
     Publisher(Publisher),
-    Subscriber(Subscriber),
+    /// Boxed: a subscriber carries its forwarding and direct-send state.
+    Subscriber(Box<Subscriber>),
 }
 
 /// A peer owned by exactly one worker thread.
@@ -126,6 +153,9 @@ pub(crate) struct Peer {
     pub(crate) connected: bool,
     /// When str0m next wants `Input::Timeout`.
     pub(crate) timeout: Instant,
+    /// Where str0m last sent this peer a UDP datagram (`None` while it talks over TCP):
+    /// the address the direct send path uses.
+    pub(crate) udp_destination: Option<SocketAddr>,
     /// ICE-TCP connections of this peer, by remote address (usually none, at most a few).
     pub(crate) tcp_links: Vec<(SocketAddr, TcpLink)>,
     pub(crate) role: Role,
@@ -156,16 +186,34 @@ impl Peer {
                     break;
                 }
                 Output::Transmit(t) if t.proto == Protocol::Udp => {
+                    self.udp_destination = Some(t.destination);
                     batch.push(t.destination, &t.contents);
                 }
-                Output::Transmit(t) => self.send_tcp(t.destination, &t.contents),
+                Output::Transmit(t) => {
+                    self.udp_destination = None;
+                    self.send_tcp(t.destination, &t.contents);
+                }
                 Output::Event(event) => self.collect(event, out),
             }
         }
+        self.follow_destination();
         if !self.rtc.is_alive() {
             out.push(PeerOutput::Gone);
         }
         Ok(())
+    }
+
+    /// Keep the direct send path on the address str0m uses; a viewer that moved to TCP
+    /// goes back to str0m's send path, which frames for TCP.
+    fn follow_destination(&mut self) {
+        let Role::Subscriber(sub) = &mut self.role else {
+            return;
+        };
+        match (self.udp_destination, &mut sub.direct) {
+            (Some(to), Some(direct)) => direct.set_destination(to),
+            (None, direct @ Some(_)) => *direct = None,
+            _ => {}
+        }
     }
 
     fn collect(&mut self, event: Event, out: &mut Vec<PeerOutput>) {
@@ -187,6 +235,25 @@ impl Peer {
             Event::MediaIngressStats(stats) => {
                 out.push(PeerOutput::IngressStats { nacks: stats.nacks });
             }
+            // Only subscribers turn raw packets on: the direct send path answers their
+            // NACKs and reads their receiver reports (str0m reports no statistics for a
+            // stream it sent nothing on).
+            Event::RawPacket(raw) => match *raw {
+                RawPacket::RtcpRx(Rtcp::Nack(nack)) => {
+                    let entries = nack.reports.iter().map(|e| (e.pid, e.blp)).collect();
+                    out.push(PeerOutput::Nack(entries));
+                }
+                // A viewer that also sends (str0m does for its own streams) puts its
+                // report blocks in sender reports.
+                RawPacket::RtcpRx(Rtcp::ReceiverReport(ReceiverReport { reports, .. }))
+                | RawPacket::RtcpRx(Rtcp::SenderReport(SenderReport { reports, .. })) => {
+                    out.extend(reports.iter().map(|r| PeerOutput::ReceptionReport {
+                        ssrc: *r.ssrc,
+                        fraction_lost: r.fraction_lost,
+                    }));
+                }
+                _ => {}
+            },
             _ => {}
         }
     }

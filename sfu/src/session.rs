@@ -15,6 +15,7 @@ use str0m::{Candidate, Output, Rtc, RtcConfig};
 
 use crate::forward::ForwardState;
 use crate::peer::{codec_key, Publisher, Role, Subscriber};
+use crate::srtp_keys::build_with_key_slot;
 use crate::{SfuConfig, SfuError};
 
 /// Offers larger than this are refused before parsing (signaling caps messages at 64 KiB).
@@ -89,7 +90,15 @@ fn negotiate_inner(
     if side == Side::Subscriber {
         rtc_config = rtc_config.set_extension_map(subscriber_extensions());
     }
-    let mut rtc = rtc_config.build(now);
+    let direct_send = side == Side::Subscriber && config.direct_send;
+    let (mut rtc, key_slot) = if direct_send {
+        // Raw packets: the viewer's NACKs reach the SFU, which answers them itself. A
+        // subscriber receives no RTP, so this clones only its few RTCP packets.
+        let (rtc, slot) = build_with_key_slot(rtc_config.enable_raw_packets(true), now);
+        (rtc, Some(slot))
+    } else {
+        (rtc_config.build(now), None)
+    };
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SfuError::Config(format!("cannot advertise {candidate}: {e}")))?;
     rtc.add_local_candidate(host);
@@ -134,6 +143,7 @@ fn negotiate_inner(
         .media(mid)
         .ok_or_else(|| SfuError::BadSdp("negotiated media vanished".into()))?;
     let remote_pts = media.remote_pts().to_vec();
+    let mid_extension_id = media.remote_extmap().id_of(Extension::RtpMid);
     let codecs: Vec<_> = rtc
         .codec_config()
         .params()
@@ -152,11 +162,11 @@ fn negotiate_inner(
             video_ssrc: None,
             nacks_reported: 0,
         }),
-        Side::Subscriber => Role::Subscriber(Subscriber::new(
-            mid,
-            codecs,
-            ForwardState::new(seeds.0, seeds.1),
-        )),
+        Side::Subscriber => Role::Subscriber(Box::new(Subscriber {
+            key_slot,
+            mid_extension_id,
+            ..Subscriber::new(mid, codecs, ForwardState::new(seeds.0, seeds.1))
+        })),
     };
     if side == Side::Subscriber {
         // Answer viewers' NACKs for up to RTX_CACHE_AGE of video. str0m's default also drops queued

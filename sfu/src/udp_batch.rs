@@ -84,6 +84,28 @@ impl SendBatch {
         self.queue.push((destination, buffer));
     }
 
+    /// Queue a datagram that `write` builds in a reused buffer (no copy). When `write`
+    /// returns false nothing is queued.
+    pub(crate) fn push_with(
+        &mut self,
+        destination: SocketAddr,
+        write: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) {
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        buffer.clear();
+        if write(&mut buffer) {
+            self.queue.push((destination, buffer));
+        } else {
+            self.spare.push(buffer);
+        }
+    }
+
+    /// The datagrams queued, in order.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> &[(SocketAddr, Vec<u8>)] {
+        &self.queue
+    }
+
     /// Datagrams queued.
     pub(crate) fn len(&self) -> usize {
         self.queue.len()

@@ -11,14 +11,19 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use str0m::media::Pt;
 use str0m::rtp::RtpWrite;
 use str0m::{Input, Rtc, RtcError};
 
 use crate::cache::KeyframeCache;
+use crate::direct_send::{DirectSender, RtxStream};
 use crate::directory::Route;
+use crate::packet::CodecKey;
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
+use crate::recent::RecentPackets;
 use crate::sfu::Shared;
+use crate::srtp_seal::RtpSealer;
 use crate::udp_batch::SendBatch;
 pub(crate) use crate::worker_msg::WorkerMsg;
 use crate::{SessionId, SfuEvent};
@@ -51,6 +56,8 @@ pub(crate) struct Feed {
     pub(crate) subscribers: Vec<SessionId>,
     pub(crate) route: Route,
     pub(crate) cache: KeyframeCache,
+    /// The last packets by sequence number, for NACKs on the direct send path.
+    pub(crate) recent: RecentPackets,
     pub(crate) pli: PliCoalescer,
     /// A snapshot from the publisher's worker is on its way, sent for a route of at least
     /// this epoch: do not ask for a key frame, and ignore older snapshots.
@@ -62,7 +69,7 @@ pub(crate) struct Worker {
     rx: Receiver<WorkerMsg>,
     socket: UdpSocket,
     /// Datagrams produced in this poll round, sent together at its end.
-    batch: SendBatch,
+    pub(crate) batch: SendBatch,
     pub(crate) shared: Arc<Shared>,
     pub(crate) peers: HashMap<SessionId, Peer>,
     pub(crate) feeds: HashMap<Arc<str>, Feed>,
@@ -151,6 +158,15 @@ impl Worker {
         (true, handled)
     }
 
+    /// Send the batch once it is large: the first viewers' share of a frame leaves while
+    /// the rest is still being sealed, rather than every datagram of the round waiting
+    /// for the last one.
+    pub(crate) fn flush_if_full(&mut self) {
+        if self.batch.len() >= FLUSH_AT_DATAGRAMS {
+            self.flush();
+        }
+    }
+
     fn flush(&mut self) {
         if self.batch.len() == 0 {
             return;
@@ -223,6 +239,7 @@ impl Worker {
                 created: now,
                 connected: false,
                 timeout: now,
+                udp_destination: None,
                 tcp_links: Vec::new(),
                 role: new.role,
             },
@@ -239,6 +256,7 @@ impl Worker {
                 subscribers: Vec::new(),
                 route: Route::default(),
                 cache: KeyframeCache::new(config.keyframe_cache_packets),
+                recent: RecentPackets::default(),
                 pli: PliCoalescer::new(config.pli_min_interval),
                 snapshot_pending: None,
             })
@@ -295,13 +313,8 @@ impl Worker {
                 outputs.push(PeerOutput::Gone);
             }
         }
-        // The batch grows only here, one peer's datagrams at a time. Flushing once it is
-        // large sends the first viewers' share of a frame while the rest are still being
-        // sealed, rather than holding every datagram of the round until the last is ready.
         // One drain's datagrams are never split, so a viewer's segmented sends stay whole.
-        if self.batch.len() >= FLUSH_AT_DATAGRAMS {
-            self.flush();
-        }
+        self.flush_if_full();
         for output in outputs {
             self.on_output(session, output);
         }
@@ -314,6 +327,11 @@ impl Worker {
             PeerOutput::Rtp(packet) => self.on_publisher_packet(session, packet),
             PeerOutput::KeyframeRequest => self.on_viewer_keyframe_request(session),
             PeerOutput::EgressStats(stats) => self.on_egress_stats(session, stats),
+            PeerOutput::Nack(entries) => self.on_nack(session, &entries),
+            PeerOutput::ReceptionReport {
+                ssrc,
+                fraction_lost,
+            } => self.on_reception_report(session, ssrc, fraction_lost),
             PeerOutput::IngressStats { nacks } => {
                 if let Some(Role::Publisher(p)) = self.peers.get_mut(&session).map(|p| &mut p.role)
                 {
@@ -336,7 +354,48 @@ impl Worker {
             camera_id: camera.to_string(),
         });
         if is_subscriber {
+            self.start_direct_send(session);
             self.serve_new_subscriber(session, &camera);
+        }
+    }
+
+    /// Move a newly connected viewer's media to the direct send path when its session
+    /// allows: keys from the handshake, a profile the SFU seals, UDP. Otherwise str0m
+    /// keeps sending it, as before.
+    fn start_direct_send(&mut self, session: SessionId) {
+        let Some(peer) = self.peers.get_mut(&session) else {
+            return;
+        };
+        let Role::Subscriber(sub) = &mut peer.role else {
+            return;
+        };
+        let Some(material) = sub.key_slot.take().and_then(|slot| slot.take()) else {
+            return;
+        };
+        let Some(destination) = peer.udp_destination else {
+            return; // over TCP: str0m frames its packets
+        };
+        let Some(sealer) = RtpSealer::for_sending(&material) else {
+            tracing::debug!(session = session.0, profile = ?material.profile, "SRTP profile stays on str0m's send path");
+            return;
+        };
+        let Some((ssrc, rtx_ssrc)) = peer
+            .rtc
+            .direct_api()
+            .stream_tx_by_mid(sub.mid, None)
+            .map(|tx| (*tx.ssrc(), tx.rtx().map(|s| *s)))
+        else {
+            return;
+        };
+        let rtx = rtx_ssrc.map(|rtx_ssrc| RtxStream {
+            ssrc: rtx_ssrc,
+            payload_types: rtx_payload_types(&peer.rtc, &sub.codecs),
+            next_seq: u64::from(sub.forward.initial_seq() ^ 0x5a5a),
+        });
+        let mid = sub.mid_extension_id.map(|id| (id, &*sub.mid));
+        sub.direct = DirectSender::new(sealer, ssrc, rtx, destination, mid);
+        if sub.direct.is_some() {
+            self.shared.metrics.direct_send_sessions.inc();
         }
     }
 
@@ -357,4 +416,16 @@ impl Worker {
         }
         self.shared.forget_session(session);
     }
+}
+
+/// The viewer's RTX payload type for each of its media payload types that has one.
+fn rtx_payload_types(rtc: &Rtc, codecs: &[(Pt, CodecKey)]) -> Vec<(u8, u8)> {
+    let params = rtc.codec_config().params();
+    codecs
+        .iter()
+        .filter_map(|(pt, _)| {
+            let rtx = params.iter().find(|p| p.pt() == *pt)?.resend()?;
+            Some((**pt, *rtx))
+        })
+        .collect()
 }

@@ -3,7 +3,8 @@
 // viewer app subscribes and decrypts in its worker — with each transform API. A paired
 // viewer sees the camera's exact colour regions with zero decrypt failures; a viewer the
 // camera does not answer shows "Not authorized (no key)", never subscribes, and has no
-// picture; a viewer that never paired shows "Not paired". (The camera agent with testsrc
+// picture; a viewer that never paired shows "Not paired". Chromium's media is sealed by
+// the SFU's direct send path. (The camera agent with testsrc
 // replaces the stand-in once it runs in tests; the assertions stay the same.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,6 +63,14 @@ async function openViewer({ deviceHex = null, pinned = true, api }) {
 
 const selector = `.tile[data-camera-id="${fixture?.camera_id}"]`;
 
+/** Viewers whose media the SFU sealed itself (its direct send path), from /metrics. */
+async function directSendSessions() {
+  const text = await (await fetch(`${stack.origin}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('sfu_direct_send_sessions_total '));
+  assert.ok(line, 'the SFU exports sfu_direct_send_sessions_total');
+  return Number(line.split(' ')[1]);
+}
+
 async function samplePixels(page) {
   return page.evaluate((sel) => {
     const video = document.querySelector(`${sel} video`);
@@ -78,6 +87,7 @@ async function samplePixels(page) {
 
 for (const api of ['script-transform', 'encoded-streams']) {
   test(`paired viewer (${api}): live picture with the camera's colours, no decrypt failures`, async () => {
+    const directBefore = await directSendSessions();
     const browser = await openViewer({ deviceHex: fixture.viewer_device_hex, api });
     try {
       const { page } = browser;
@@ -95,6 +105,8 @@ for (const api of ['script-transform', 'encoded-streams']) {
       }
       await page.waitForFunction((sel) => Number(document.querySelector(sel).dataset.decrypted ?? 0) > 0, selector);
       assert.equal(await page.locator(selector).getAttribute('data-failed'), '0');
+      // Chromium's packets were sealed by the SFU itself (AES-GCM SRTP), not by str0m.
+      assert.equal(await directSendSessions(), directBefore + 1);
       await screenshot(page, `viewer-full-chain-${api}-paired`);
     } finally {
       await browser.close();

@@ -1,9 +1,15 @@
-use sfu::SfuEvent;
+use sfu::{SfuConfig, SfuEvent};
 
 use crate::common::*;
 
-async fn byte_identical(codec: TestCodec, camera: &str) {
-    let sfu = start_sfu(2).await;
+/// `direct_send`: the SFU seals the viewers' packets itself, or str0m sends them.
+async fn byte_identical(codec: TestCodec, camera: &str, direct_send: bool) {
+    let sfu = start_sfu_with(SfuConfig {
+        workers: 2,
+        direct_send,
+        ..loopback_config()
+    })
+    .await;
     let mut events = sfu.handle().events();
     // Viewers subscribe before the camera publishes: allowed, media starts when it does.
     let mut viewers = Vec::new();
@@ -33,17 +39,27 @@ async fn byte_identical(codec: TestCodec, camera: &str) {
     );
     assert!(text.contains("sfu_subscribers 3"), "{text}");
     assert!(text.contains("sfu_first_packet_seconds_count 3"), "{text}");
+    let direct = if direct_send { 3 } else { 0 };
+    assert!(
+        text.contains(&format!("sfu_direct_send_sessions_total {direct}")),
+        "{text}"
+    );
     sfu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vp8_payloads_arrive_byte_identical_at_every_subscriber() {
-    byte_identical(TestCodec::Vp8, "cam-vp8").await;
+    byte_identical(TestCodec::Vp8, "cam-vp8", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn str0m_send_path_still_delivers_byte_identical_payloads() {
+    byte_identical(TestCodec::Vp8, "cam-vp8", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_payloads_arrive_byte_identical_with_the_viewers_own_payload_type() {
-    byte_identical(TestCodec::H264, "cam-h264").await;
+    byte_identical(TestCodec::H264, "cam-h264", true).await;
     // The viewer numbered H.264 pm=1 42e01f as 106 while the camera used 108.
     let sfu = start_sfu(1).await;
     let viewer = subscriber(&sfu, "cam", TestCodec::H264, None).await;

@@ -10,7 +10,22 @@ fn metric(text: &str, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_loss_both_ways_is_repaired_by_nack_and_rtx() {
-    let sfu = start_sfu(2).await;
+    repaired_by_nack(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn str0m_send_path_repairs_loss_from_its_own_cache() {
+    repaired_by_nack(false).await;
+}
+
+/// `direct_send`: the SFU answers the viewer's NACKs itself, or str0m does.
+async fn repaired_by_nack(direct_send: bool) {
+    let sfu = start_sfu_with(sfu::SfuConfig {
+        workers: 2,
+        direct_send,
+        ..loopback_config()
+    })
+    .await;
     let frames = 150;
     let per_frame = 3;
     let total = (frames * per_frame) as u64;
@@ -49,7 +64,7 @@ async fn seeded_loss_both_ways_is_repaired_by_nack_and_rtx() {
         "loss was applied downstream"
     );
     let handle = sfu.handle();
-    wait_until("NACK counters reported by str0m stats", DEADLINE, || {
+    wait_until("NACK and retransmission counters", DEADLINE, || {
         let text = handle.metrics_text();
         metric(&text, "sfu_nacks_sent_upstream_total") > 0
             && metric(&text, "sfu_nacks_from_viewers_total") > 0
