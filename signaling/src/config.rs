@@ -94,6 +94,9 @@ pub struct SfuFile {
     pub bind: SocketAddr,
     /// Address advertised in ICE candidates; set it to what viewers can reach.
     pub public_ip: Option<IpAddr>,
+    /// The SFU seals viewers' media itself (default true); false sends it through str0m,
+    /// the slower path, kept for comparison (`sfu::SfuConfig::direct_send`).
+    pub direct_send: bool,
 }
 
 impl Default for SfuFile {
@@ -102,6 +105,7 @@ impl Default for SfuFile {
             mode: "embedded".to_owned(),
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7882),
             public_ip: None,
+            direct_send: true,
         }
     }
 }

@@ -23,6 +23,7 @@ pub(crate) async fn start(file: &SfuFile) -> anyhow::Result<Backend> {
     let config = sfu::SfuConfig {
         bind: file.bind,
         public_ip: file.public_ip,
+        direct_send: file.direct_send,
         ..sfu::SfuConfig::default()
     };
     let sfu = sfu::Sfu::start(config)

@@ -81,6 +81,11 @@ struct Cli {
     /// loss scenario always use str0m's full path.
     #[arg(long)]
     full_receive: bool,
+    /// Sealcam's SFU sends viewers' media through str0m's per-stream send path (its
+    /// `direct_send = false`) instead of sealing it itself: the path before the direct
+    /// send path, for an A/B comparison in the same conditions.
+    #[arg(long)]
+    str0m_send_path: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -158,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         janus_bin: cli.janus_bin.clone(),
         server_cpus: cli.server_cpus.clone(),
         janus_event_loops,
+        sealcam_direct_send: !cli.str0m_send_path,
         work_dir: cli.work_dir.clone(),
     };
     // Enough unique packets for the longest step: joining up to 1000 subscribers 10 ms

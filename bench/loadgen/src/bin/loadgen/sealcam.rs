@@ -23,14 +23,19 @@ pub(crate) const CAMERA: &str = "bench-cam";
 /// A fixed bench-only secret (≥ 32 bytes); the server listens on loopback only.
 pub(crate) const SECRET: &str = "loadgen-bench-secret-not-for-production-use-0123456789";
 
-/// Writes the signaling config: loopback HTTP on `port`, SFU on a loopback UDP port, and
-/// connection limits high enough for the largest scenario.
-pub(crate) fn write_config(dir: &Path, port: u16) -> anyhow::Result<std::path::PathBuf> {
+/// Writes the signaling config: loopback HTTP on `port`, SFU on a loopback UDP port (with
+/// its direct send path or, for comparison, str0m's), and connection limits high enough
+/// for the largest scenario.
+pub(crate) fn write_config(
+    dir: &Path,
+    port: u16,
+    direct_send: bool,
+) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("signaling.toml");
     let text = format!(
         "listen = \"127.0.0.1:{port}\"\nstatic_dir = \"{}\"\nmax_connections = 5000\n\n\
-         [sfu]\nbind = \"127.0.0.1:0\"\n",
+         [sfu]\nbind = \"127.0.0.1:0\"\ndirect_send = {direct_send}\n",
         dir.display()
     );
     std::fs::write(&path, text)?;

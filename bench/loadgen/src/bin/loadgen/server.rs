@@ -39,6 +39,8 @@ pub(crate) struct Setup {
     pub(crate) server_cpus: String,
     /// Janus's `event_loops` (0: its default, a thread per handle).
     pub(crate) janus_event_loops: usize,
+    /// Sealcam's SFU seals viewers' media itself (false: through str0m).
+    pub(crate) sealcam_direct_send: bool,
     pub(crate) work_dir: PathBuf,
 }
 
@@ -113,7 +115,7 @@ impl Server {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let (child, rtp_port, camera_token, viewer_token) = match kind {
             Kind::Sealcam => {
-                let config = sealcam::write_config(&dir, port)?;
+                let config = sealcam::write_config(&dir, port, setup.sealcam_direct_send)?;
                 let camera = sealcam::mint(&setup.signaling_bin, &config, "camera")?;
                 let viewer = sealcam::mint(&setup.signaling_bin, &config, "viewer")?;
                 let mut cmd = pinned(
