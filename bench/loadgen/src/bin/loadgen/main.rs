@@ -86,6 +86,11 @@ struct Cli {
     /// send path, for an A/B comparison in the same conditions.
     #[arg(long)]
     str0m_send_path: bool,
+    /// Subscribers read on the poll clock take each segmented send of the server as
+    /// datagrams one by one, as the kernel splits them at the socket in the server's
+    /// context, instead of whole (UDP GRO, the default; see docs/benchmarks.md).
+    #[arg(long)]
+    no_gro: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -148,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let mut sizes = suite::Sizes::new(cli.quick);
     sizes.header_only = !cli.full_receive;
+    sizes.coalesce = !cli.no_gro;
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
     }

@@ -49,6 +49,10 @@ pub(crate) struct Reading {
     /// instead of waking the generator per datagram (`peer_socket.rs`). Ignored with
     /// `loss`. Unset with `loadgen --full-receive`.
     pub(crate) by_header: Option<Arc<PollClock>>,
+    /// With `by_header`: the polled socket takes a server's segmented sends whole (UDP
+    /// GRO) instead of having the kernel split them in the server's context. Unset with
+    /// `loadgen --no-gro`.
+    pub(crate) coalesce: bool,
 }
 
 /// What one subscriber observed; times are nanoseconds since the ledger's epoch.
@@ -193,7 +197,7 @@ pub(crate) async fn drive(
                 return peer.fail("peer closed".to_owned());
             }
             if let Some(clock) = peer.header_only.as_ref().and(reading.by_header.as_ref()) {
-                if let Err(error) = peer.socket.poll_instead(clock) {
+                if let Err(error) = peer.socket.poll_instead(clock, reading.coalesce) {
                     return peer.fail(format!("socket to polling: {error}"));
                 }
             }

@@ -9,6 +9,11 @@
 //! viewer on another machine costs the server nothing of the kind. A socket that is not
 //! in any epoll set a thread sleeps on wakes no one: its datagrams queue until the next
 //! tick, and their kernel receive times (`SO_TIMESTAMPNS`) keep the measured delay exact.
+//!
+//! A polled socket may also take a server's segmented sends whole (UDP GRO): on loopback
+//! the kernel otherwise splits each one back into datagrams at the receiving socket, in
+//! the sending server's context, where a NIC's segmentation offload would have cost the
+//! server nothing (docs/benchmarks.md). The socket then hands the datagrams out one by one.
 
 use crate::poll_clock::{PollClock, Registration};
 use nix::cmsg_space;
@@ -20,7 +25,7 @@ use nix::sys::time::TimeSpec;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -40,7 +45,12 @@ pub(crate) enum PeerSocket {
     /// Registered with the runtime: a datagram wakes the task.
     Woken(UdpSocket),
     /// In the poll clock's set, which no thread sleeps on: read when a tick finds it ready.
-    Polled(std::net::UdpSocket, Registration),
+    Polled {
+        socket: std::net::UdpSocket,
+        registration: Registration,
+        /// The rest of the last coalesced read, when the socket has UDP GRO on.
+        coalesced: Mutex<Coalesced>,
+    },
 }
 
 impl PeerSocket {
@@ -54,16 +64,28 @@ impl PeerSocket {
     }
 
     /// Stops being woken: the socket leaves the runtime's epoll set. Datagrams already
-    /// queued stay queued (the polled socket is a duplicate of the same descriptor).
-    pub(crate) fn poll_instead(&mut self, clock: &Arc<PollClock>) -> io::Result<()> {
+    /// queued stay queued (the polled socket is a duplicate of the same descriptor). With
+    /// `coalesce`, datagrams that arrive from now on in one segmented send are read whole.
+    pub(crate) fn poll_instead(
+        &mut self,
+        clock: &Arc<PollClock>,
+        coalesce: bool,
+    ) -> io::Result<()> {
         let Self::Woken(woken) = self else {
             return Ok(());
         };
         let polled = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
         polled.set_nonblocking(true)?;
+        if coalesce {
+            setsockopt(&polled, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
+        }
         let registration = clock.register(&polled)?;
         // Dropping the runtime's socket deregisters it from the runtime.
-        *self = Self::Polled(polled, registration);
+        *self = Self::Polled {
+            socket: polled,
+            registration,
+            coalesced: Mutex::new(Coalesced::default()),
+        };
         Ok(())
     }
 
@@ -79,7 +101,22 @@ impl PeerSocket {
             Self::Woken(s) => s.try_io(Interest::READABLE, || {
                 recv_many_stamped(s, buffers, received)
             }),
-            Self::Polled(s, _) => recv_many_stamped(s, buffers, received),
+            Self::Polled {
+                socket, coalesced, ..
+            } => {
+                let mut coalesced = coalesced.lock().map_err(|_| io::Error::other("poisoned"))?;
+                for buffer in buffers.iter_mut() {
+                    match coalesced.next(socket, buffer) {
+                        Ok(read) => received.push(read),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                if received.is_empty() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -91,13 +128,30 @@ impl PeerSocket {
                 s.async_io(Interest::READABLE, || recv_stamped(s, buf))
                     .await
             }
-            Self::Polled(s, registration) => loop {
-                registration.ready().await;
-                match recv_stamped(s, buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Self::Polled {
+                socket,
+                registration,
+                coalesced,
+            } => loop {
+                // What a coalesced read left comes first: the socket may be empty.
+                let read = coalesced
+                    .lock()
+                    .map_err(|_| io::Error::other("poisoned"))?
+                    .next(socket, buf);
+                match read {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.ready().await,
                     read => return read,
                 }
             },
+        }
+    }
+
+    /// Reads a polled socket made (tests: how many datagrams one read carried).
+    #[cfg(test)]
+    fn polled_reads(&self) -> u64 {
+        match self {
+            Self::Woken(_) => 0,
+            Self::Polled { coalesced, .. } => coalesced.lock().map_or(0, |c| c.reads),
         }
     }
 
@@ -106,7 +160,7 @@ impl PeerSocket {
     pub(crate) async fn send_to(&self, datagram: &[u8], target: SocketAddr) -> io::Result<()> {
         match self {
             Self::Woken(s) => s.send_to(datagram, target).await.map(drop),
-            Self::Polled(s, _) => s.send_to(datagram, target).map(drop),
+            Self::Polled { socket, .. } => socket.send_to(datagram, target).map(drop),
         }
     }
 }
@@ -144,6 +198,78 @@ fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
     .map_err(io::Error::from)?;
     let (source, received_at) = source_and_stamp(&message)?;
     Ok((message.bytes, source, received_at))
+}
+
+/// Largest read with UDP GRO on: one segmented send (an IP datagram's limit).
+const COALESCED_MAX: usize = 65_536;
+
+/// The last read of a polled socket and how much of it was handed out: a segmented send
+/// read whole (UDP GRO) is `segment`-byte datagrams back to back, the last maybe shorter.
+#[derive(Debug)]
+pub(crate) struct Coalesced {
+    data: Vec<u8>,
+    len: usize,
+    segment: usize,
+    at: usize,
+    source: SocketAddr,
+    received_at: Instant,
+    /// System calls that returned data.
+    reads: u64,
+}
+
+impl Default for Coalesced {
+    fn default() -> Self {
+        Self {
+            data: Vec::new(),
+            len: 0,
+            segment: 0,
+            at: 0,
+            source: SocketAddr::from(([0, 0, 0, 0], 0)),
+            received_at: Instant::now(),
+            reads: 0,
+        }
+    }
+}
+
+impl Coalesced {
+    /// The next datagram into `buf`: from the last read if it has more, else from a new
+    /// read of `socket` (`WouldBlock` when nothing is queued).
+    fn next(&mut self, socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
+        if self.at >= self.len {
+            self.read(socket)?;
+        }
+        let end = (self.at + self.segment).min(self.len);
+        let datagram = &self.data[self.at..end];
+        let n = datagram.len().min(buf.len());
+        buf[..n].copy_from_slice(&datagram[..n]);
+        self.at = end;
+        Ok((n, self.source, self.received_at))
+    }
+
+    fn read(&mut self, socket: &impl AsRawFd) -> io::Result<()> {
+        self.data.resize(COALESCED_MAX, 0);
+        let mut control = Control([0; 64]);
+        let mut iov = [IoSliceMut::new(&mut self.data)];
+        let message = recvmsg::<SockaddrStorage>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut control.0),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(io::Error::from)?;
+        let (source, received_at) = source_and_stamp(&message)?;
+        let mut segment = message.bytes;
+        for cmsg in message.cmsgs().map_err(io::Error::from)? {
+            if let ControlMessageOwned::UdpGroSegments(size) = cmsg {
+                segment = usize::try_from(size).unwrap_or(message.bytes);
+            }
+        }
+        (self.len, self.at, self.source, self.received_at) =
+            (message.bytes, 0, source, received_at);
+        self.segment = segment.max(1);
+        self.reads += 1;
+        Ok(())
+    }
 }
 
 /// [`recv_stamped`] for up to `buffers.len()` datagrams in one `recvmmsg`.
@@ -280,7 +406,8 @@ mod tests {
         let (_stop_tx, stop) = watch::channel(false);
         let clock = PollClock::start(stop).expect("clock");
         let (mut socket, sender) = pair().await;
-        socket.poll_instead(&clock).expect("to polling");
+        // Datagrams sent one by one arrive one by one, GRO or not.
+        socket.poll_instead(&clock, true).expect("to polling");
         for payload in [&b"one"[..], b"two", b"three"] {
             sender.send(payload).expect("send");
         }
@@ -314,7 +441,7 @@ mod tests {
         let clock = PollClock::start(stop).expect("clock");
         let (mut socket, sender) = pair().await;
         sender.send(b"queued before").expect("send");
-        socket.poll_instead(&clock).expect("to polling");
+        socket.poll_instead(&clock, false).expect("to polling");
         sender.send(b"queued after").expect("send");
         let mut buf = [0u8; 64];
         for expected in [&b"queued before"[..], b"queued after"] {
@@ -324,5 +451,45 @@ mod tests {
                 .expect("recv");
             assert_eq!(&buf[..n], expected);
         }
+    }
+
+    #[tokio::test]
+    async fn a_segmented_send_is_read_whole_then_handed_out_datagram_by_datagram() {
+        use nix::sys::socket::{sendmsg, ControlMessage};
+        use std::io::IoSlice;
+        let (_stop_tx, stop) = watch::channel(false);
+        let clock = PollClock::start(stop).expect("clock");
+        let (mut socket, sender) = pair().await;
+        socket.poll_instead(&clock, true).expect("to polling");
+        // Three 100-byte segments and a 40-byte tail in one send (UDP_SEGMENT), as the
+        // SFU sends a frame's packets to one viewer.
+        let payload: Vec<u8> = (0..340u32).map(|i| (i / 100) as u8 + 1).collect();
+        let segment = 100u16;
+        sendmsg::<()>(
+            sender.as_raw_fd(),
+            &[IoSlice::new(&payload)],
+            &[ControlMessage::UdpGsoSegments(&segment)],
+            MsgFlags::empty(),
+            None,
+        )
+        .expect("segmented send");
+        let mut buffers = vec![vec![0u8; 2048]; 16];
+        let mut received = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while received.is_empty() {
+            assert!(Instant::now() < deadline, "the send never arrived");
+            let _ = socket.try_recv_many(&mut buffers, &mut received);
+            tokio::task::yield_now().await;
+        }
+        let lengths: Vec<usize> = received.iter().map(|&(n, ..)| n).collect();
+        assert_eq!(lengths, [100, 100, 100, 40]);
+        for (i, (buffer, &(n, source, _))) in buffers.iter().zip(&received).enumerate() {
+            assert!(
+                buffer[..n].iter().all(|&b| usize::from(b) == i + 1),
+                "datagram {i}"
+            );
+            assert_eq!(source, sender.local_addr().expect("addr"));
+        }
+        assert_eq!(socket.polled_reads(), 1, "one read carried all four");
     }
 }

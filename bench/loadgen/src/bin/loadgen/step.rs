@@ -28,6 +28,8 @@ pub(crate) struct StepPlan {
     /// Subscribers name packets by their RTP header after the first key frame, reading on
     /// the poll clock (never with `loss`: see [`crate::peer::Reading`]).
     pub(crate) header_only: bool,
+    /// With `header_only`: polled sockets take segmented sends whole (UDP GRO).
+    pub(crate) coalesce: bool,
 }
 
 /// What a step measured.
@@ -105,6 +107,7 @@ async fn measure(
         let reading = Reading {
             loss,
             by_header: poll_clock.clone(),
+            coalesce: plan.coalesce,
         };
         let task = joiner.clone().join(
             Arc::clone(&ledger),

@@ -20,6 +20,8 @@ pub(crate) struct Sizes {
     /// Subscribers read media by header on the poll clock (off with `--full-receive`):
     /// see [`crate::peer::Reading`].
     pub(crate) header_only: bool,
+    /// Polled sockets take segmented sends whole (UDP GRO; off with `--no-gro`).
+    pub(crate) coalesce: bool,
 }
 
 impl Sizes {
@@ -33,6 +35,7 @@ impl Sizes {
                 warmup: Duration::from_secs(1),
                 measure: Duration::from_secs(4),
                 header_only: true,
+                coalesce: true,
             }
         } else {
             Self {
@@ -43,6 +46,7 @@ impl Sizes {
                 warmup: Duration::from_secs(2),
                 measure: Duration::from_secs(10),
                 header_only: true,
+                coalesce: true,
             }
         }
     }
@@ -63,6 +67,7 @@ fn plan(sizes: &Sizes, subscribers: usize) -> StepPlan {
         loss: None,
         seed: SEED,
         header_only: sizes.header_only,
+        coalesce: sizes.coalesce,
     }
 }
 
