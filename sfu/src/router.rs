@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::net::Protocol;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 
 use crate::sfu::Shared;
@@ -40,7 +39,7 @@ struct Target {
 
 /// Runs until aborted (shutdown) or until every control sender is gone.
 pub(crate) async fn run(
-    socket: UdpSocket,
+    socket: RouterSocket,
     destination: SocketAddr,
     shared: Arc<Shared>,
     mut commands: UnboundedReceiver<RouterCmd>,
@@ -123,5 +122,44 @@ pub(crate) async fn run(
                 });
             }
         }
+    }
+}
+
+/// The shared UDP socket as the router reads it: registered for readability only.
+///
+/// Why: the workers send on the same socket (duplicates of its descriptor). A registration
+/// that also asks for writability, as `tokio::net::UdpSocket`'s does, is woken whenever
+/// the socket's send buffer frees space, which is after nearly every batch a worker sends:
+/// about 6,800 wake-ups a second at 200 viewers, each one preempting the worker on its
+/// core (docs/benchmarks.md).
+#[derive(Debug)]
+pub(crate) struct RouterSocket(Inner);
+
+#[cfg(target_os = "linux")]
+type Inner = tokio::io::unix::AsyncFd<std::net::UdpSocket>;
+#[cfg(not(target_os = "linux"))]
+type Inner = tokio::net::UdpSocket;
+
+impl RouterSocket {
+    /// Takes a non-blocking socket; must be called within the runtime.
+    pub(crate) fn new(socket: std::net::UdpSocket) -> std::io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        let inner = crate::udp_sys::readable_only(socket)?;
+        #[cfg(not(target_os = "linux"))]
+        let inner = Inner::from_std(socket)?;
+        Ok(Self(inner))
+    }
+
+    /// The next datagram (cancel-safe: nothing is read until one is there).
+    async fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+        #[cfg(target_os = "linux")]
+        loop {
+            let mut ready = self.0.readable().await?;
+            if let Ok(result) = ready.try_io(|socket| socket.get_ref().recv_from(buf)) {
+                return result;
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.0.recv_from(buf).await
     }
 }

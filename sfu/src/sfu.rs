@@ -217,7 +217,7 @@ impl Sfu {
             threads.push(worker::spawn(index, rx, send_socket, Arc::clone(&shared))?);
         }
         socket.set_nonblocking(true)?;
-        let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let socket = router::RouterSocket::new(socket)?;
         let (tcp_tx, tcp_rx) = tokio::sync::mpsc::channel(TCP_FRAME_QUEUE);
         let tcp_task = match tcp_listener {
             Some(listener) => {

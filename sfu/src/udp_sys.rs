@@ -2,6 +2,9 @@
 //! generic segmentation offload (`UDP_SEGMENT`, Linux ≥ 4.18), so that several
 //! datagrams for one destination cross the network stack as one buffer.
 //!
+//! Also the router's registration of the shared socket for readability only
+//! ([`readable_only`]).
+//!
 //! This is the crate's only `unsafe` code. Every pointer handed to the kernel points
 //! into vectors built here or into the caller's datagrams; none of them is resized or
 //! moved until the system call has returned.
@@ -10,6 +13,19 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
+
+/// The socket registered with the runtime for readability only (tokio's `UdpSocket`
+/// always asks for writability too). Must be called within the runtime.
+pub(crate) fn readable_only(
+    socket: UdpSocket,
+) -> std::io::Result<tokio::io::unix::AsyncFd<UdpSocket>> {
+    // SAFETY: the `UdpSocket` owns its descriptor and is moved into the `AsyncFd`, so the
+    // descriptor stays open, and `as_raw_fd` keeps returning it, until the `AsyncFd` drops.
+    unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(socket, tokio::io::Interest::READABLE)
+    }
+    .map_err(std::io::Error::from)
+}
 
 /// From `linux/udp.h`: the `SOL_UDP` option and control message carrying the segment size.
 const UDP_SEGMENT: libc::c_int = 103;
