@@ -65,6 +65,14 @@ impl Worker {
 
     /// Cache the packet and forward it to every local subscriber; a local publisher's
     /// packet also goes (as one shared `Arc`) to each other worker with subscribers.
+    ///
+    /// Forwarding is per video frame: the packets wait until the frame's last one (its
+    /// marker bit) is in, or [`crate::worker::FRAME_HOLD`] at most, then each viewer gets the whole frame
+    /// at once. A camera's pacer spreads a frame over a few milliseconds; forwarded packet
+    /// by packet, each viewer's share of a frame left in two or three segmented sends, and
+    /// the kernel's cost is mostly per send. No frame is complete later for it (only its
+    /// earlier packets wait, for its last one), and each viewer's state is visited once
+    /// per frame rather than once per packet.
     pub(crate) fn fan_out(&mut self, camera: &Arc<str>, packet: &Arc<MediaPacket>, local: bool) {
         let index = self.index;
         let Some(feed) = self.feeds.get_mut(camera) else {
@@ -88,13 +96,37 @@ impl Worker {
                 );
             }
         }
+        feed.frame.push(Arc::clone(packet));
+        feed.frame_since.get_or_insert(packet.arrival);
+        if packet.marker {
+            self.release_frame(camera);
+        }
+    }
+
+    /// Forward the packets held for `camera`'s current frame to every local subscriber,
+    /// one viewer at a time, so each viewer's share stays together in the send batch.
+    pub(crate) fn release_frame(&mut self, camera: &Arc<str>) {
+        let Some(feed) = self.feeds.get_mut(camera) else {
+            return;
+        };
+        feed.frame_since = None;
+        let frame = std::mem::take(&mut feed.frame);
         // Taken out while delivering: a subscriber may be removed meanwhile.
         let subscribers = std::mem::take(&mut feed.subscribers);
         let now = Instant::now();
         for &session in &subscribers {
-            self.deliver(session, packet, now, ForwardKind::Live);
+            for packet in &frame {
+                self.deliver(session, packet, now, ForwardKind::Live);
+            }
+            self.flush_if_full();
         }
         if let Some(feed) = self.feeds.get_mut(camera) {
+            // The buffer is reused for the next frame.
+            let mut frame = frame;
+            frame.clear();
+            if feed.frame.is_empty() {
+                feed.frame = frame;
+            }
             let peers = &self.peers;
             let mut merged = subscribers;
             merged.retain(|s| peers.contains_key(s));
@@ -124,6 +156,9 @@ impl Worker {
             self.count_drop("codec_not_offered_by_viewer");
             return;
         };
+        if kind == ForwardKind::Live && sub.replayed(packet) {
+            return; // the cache replay gave it while its frame was held
+        }
         let decision = match kind {
             ForwardKind::Live => {
                 let max_delay = self.shared.config.max_forward_delay;
@@ -193,7 +228,6 @@ impl Worker {
             if direct.send(&mut self.batch, &outgoing).is_err() {
                 self.count_drop("seal_failed");
             }
-            self.flush_if_full();
             return;
         }
         let write = RtpWrite::new(
@@ -225,6 +259,7 @@ impl Worker {
         match snapshot {
             Some(packets) => {
                 sub.replayed_at = Some(now);
+                sub.replayed_through = packets.last().map(|p| (p.source, p.ssrc, p.seq));
                 self.shared.metrics.keyframe_cache_hits.inc();
                 for chunk in packets.chunks(REPLAY_CHUNK) {
                     for packet in chunk {
@@ -232,6 +267,7 @@ impl Worker {
                     }
                     // Release the chunk into this round's batch before writing the next.
                     self.drive(session, |peer| peer.rtc.handle_input(Input::Timeout(now)));
+                    self.flush_if_full();
                 }
             }
             None => {
@@ -322,6 +358,8 @@ impl Worker {
             None => {
                 feed.cache.clear();
                 feed.recent.clear();
+                feed.frame.clear();
+                feed.frame_since = None;
                 feed.snapshot_pending = None;
             }
         }

@@ -15,7 +15,7 @@ use str0m::{Event, IceConnectionState, Output, Rtc, RtcError};
 use crate::direct_send::DirectSender;
 use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
-use crate::packet::CodecKey;
+use crate::packet::{CodecKey, MediaPacket};
 use crate::srtp_keys::KeySlot;
 use crate::tcp::{frame, TcpLink};
 use crate::udp_batch::SendBatch;
@@ -76,6 +76,9 @@ pub(crate) struct Subscriber {
     pub(crate) pt_choice: Option<(CodecKey, Option<Pt>)>,
     pub(crate) forward: ForwardState,
     pub(crate) replayed_at: Option<Instant>,
+    /// (source, SSRC, sequence number) of the last packet the cache replay sent: live
+    /// packets up to it, held with their frame when the viewer joined, are not sent twice.
+    pub(crate) replayed_through: Option<(u64, u32, u64)>,
     pub(crate) first_packet_sent: bool,
     /// Paused for loss or for falling behind, and counted in `sfu_paused_subscribers`.
     pub(crate) paused_counted: bool,
@@ -108,6 +111,7 @@ impl Subscriber {
             pt_choice: None,
             forward,
             replayed_at: None,
+            replayed_through: None,
             first_packet_sent: false,
             paused_counted: false,
             nacks_reported: 0,
@@ -121,6 +125,13 @@ impl Subscriber {
             mid_extension_id: None,
             direct: None,
         }
+    }
+
+    /// True when the cache replay already sent this live packet.
+    pub(crate) fn replayed(&self, packet: &MediaPacket) -> bool {
+        self.replayed_through.is_some_and(|(source, ssrc, seq)| {
+            packet.source == source && packet.ssrc == ssrc && packet.seq <= seq
+        })
     }
 
     /// This viewer's payload type for a publisher codec (see [`pick_pt`]).

@@ -18,7 +18,7 @@ use str0m::{Input, Rtc, RtcError};
 use crate::cache::KeyframeCache;
 use crate::direct_send::{DirectSender, RtxStream};
 use crate::directory::Route;
-use crate::packet::CodecKey;
+use crate::packet::{CodecKey, MediaPacket};
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
 use crate::recent::RecentPackets;
@@ -36,6 +36,10 @@ const MAX_MESSAGES_PER_ROUND: usize = 256;
 
 /// Extra passes over messages that arrived while a round was drained, before its flush.
 const MAX_EXTRA_PASSES: usize = 4;
+
+/// How long a camera's packets may wait for the rest of their video frame before they
+/// are fanned out anyway (a lost marker packet, a camera that never sets it).
+pub(crate) const FRAME_HOLD: Duration = Duration::from_millis(5);
 
 /// Queued datagrams that trigger a flush within a round (checked after each peer's drain),
 /// bounding the delay the first of them sees (and the memory they hold).
@@ -58,6 +62,10 @@ pub(crate) struct Feed {
     pub(crate) cache: KeyframeCache,
     /// The last packets by sequence number, for NACKs on the direct send path.
     pub(crate) recent: RecentPackets,
+    /// Live packets of the frame now arriving, fanned out once its last one is in
+    /// ([`crate::fanout`]), and when the first of them arrived.
+    pub(crate) frame: Vec<Arc<MediaPacket>>,
+    pub(crate) frame_since: Option<Instant>,
     pub(crate) pli: PliCoalescer,
     /// A snapshot from the publisher's worker is on its way, sent for a route of at least
     /// this epoch: do not ask for a key frame, and ignore older snapshots.
@@ -188,7 +196,14 @@ impl Worker {
             .map(|p| p.created + connect_timeout);
         let peers = self.peers.values().map(|p| p.timeout).chain(unconnected);
         let plis = self.feeds.values().filter_map(|f| f.pli.deadline());
-        peers.chain(plis).fold(now + MAX_IDLE, Instant::min)
+        let frames = self
+            .feeds
+            .values()
+            .filter_map(|f| f.frame_since.map(|since| since + FRAME_HOLD));
+        peers
+            .chain(plis)
+            .chain(frames)
+            .fold(now + MAX_IDLE, Instant::min)
     }
 
     fn handle_timeouts(&mut self, now: Instant) {
@@ -220,6 +235,15 @@ impl Worker {
             .collect();
         for camera in due {
             self.send_pli(&camera);
+        }
+        let held_too_long: Vec<Arc<str>> = self
+            .feeds
+            .iter()
+            .filter(|(_, f)| f.frame_since.is_some_and(|since| now >= since + FRAME_HOLD))
+            .map(|(camera, _)| Arc::clone(camera))
+            .collect();
+        for camera in held_too_long {
+            self.release_frame(&camera);
         }
     }
 
@@ -257,6 +281,8 @@ impl Worker {
                 route: Route::default(),
                 cache: KeyframeCache::new(config.keyframe_cache_packets),
                 recent: RecentPackets::default(),
+                frame: Vec::new(),
+                frame_since: None,
                 pli: PliCoalescer::new(config.pli_min_interval),
                 snapshot_pending: None,
             })
