@@ -170,10 +170,15 @@ impl DirectSender {
             if let Some(original) = packet.original_seq {
                 datagram.extend_from_slice(&original.to_be_bytes());
             }
-            datagram.extend_from_slice(packet.payload);
             // The SRTP index is 48 bits: rollover counter and sequence number.
             let index = packet.seq & 0xffff_ffff_ffff;
-            outcome = self.sealer.seal(datagram, header_len, packet.ssrc, index);
+            outcome = self.sealer.seal_appending(
+                datagram,
+                header_len,
+                packet.payload,
+                packet.ssrc,
+                index,
+            );
             outcome.is_ok()
         });
         outcome

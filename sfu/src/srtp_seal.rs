@@ -20,6 +20,8 @@ const LABEL_RTP_ENCRYPTION: u8 = 0x00;
 const LABEL_RTP_SALT: u8 = 0x02;
 /// Master and session salt of the AEAD profiles (RFC 7714 §12).
 const AEAD_SALT_LEN: usize = 12;
+/// The authentication tag of both AEAD profiles (RFC 7714 §12).
+const TAG_LEN: usize = 16;
 
 /// Seals the RTP packets one end sends in one SRTP session.
 pub(crate) struct RtpSealer {
@@ -99,13 +101,17 @@ impl RtpSealer {
         })
     }
 
-    /// Encrypt `packet[header_len..]` in place, authenticate the header with it, and
-    /// append the tag. `index` is the packet's SRTP index: rollover counter ‖ sequence
-    /// number (RFC 3711 §3.3.1), here the subscriber's extended sequence number.
-    pub(crate) fn seal(
+    /// Seal one RTP packet: `packet` holds the header and the start of the plaintext
+    /// (`packet[header_len..]`, encrypted in place; empty but for an RTX packet's original
+    /// sequence number), and `rest` (the payload) is appended encrypted, then the tag.
+    /// The header is authenticated with it. `index` is the packet's SRTP index: rollover
+    /// counter ‖ sequence number (RFC 3711 §3.3.1). Encrypting the payload on its way in
+    /// spares a copy of it per viewer.
+    pub(crate) fn seal_appending(
         &self,
         packet: &mut Vec<u8>,
         header_len: usize,
+        rest: &[u8],
         ssrc: u32,
         index: u64,
     ) -> Result<(), Unspecified> {
@@ -113,12 +119,12 @@ impl RtpSealer {
             return Err(Unspecified);
         }
         let nonce = self.nonce(ssrc, index);
-        let (header, payload) = packet.split_at_mut(header_len);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(nonce, Aad::from(&*header), payload)?;
-        packet.extend_from_slice(tag.as_ref());
-        Ok(())
+        let sealed_in_place = packet.len();
+        packet.resize(sealed_in_place + rest.len() + TAG_LEN, 0);
+        let (head, appended) = packet.split_at_mut(sealed_in_place);
+        let (header, in_place) = head.split_at_mut(header_len);
+        self.key
+            .seal_in_place_scatter(nonce, Aad::from(&*header), in_place, rest, appended)
     }
 
     /// RFC 7714 §8.1: 00 00 ‖ SSRC ‖ ROC ‖ SEQ, XOR the session salt.

@@ -56,9 +56,9 @@ fn sealing_matches_rfc_7714_aes_256_gcm_example() {
     let sealer = RtpSealer::from_session(&AES_256_GCM, &session_key, salt).expect("key");
     let header = unhex("8040f17b8041f8d35501a0b2");
     let mut packet = header.clone();
-    packet.extend_from_slice(b"Gallia est omnis divisa in partes tres");
+    let plaintext = b"Gallia est omnis divisa in partes tres";
     sealer
-        .seal(&mut packet, header.len(), 0x5501_a0b2, 0xf17b)
+        .seal_appending(&mut packet, header.len(), plaintext, 0x5501_a0b2, 0xf17b)
         .expect("seal");
     let mut expected = header;
     expected.extend(unhex(
@@ -84,8 +84,9 @@ fn material(local_is_client: bool) -> KeyingMaterial {
 
 fn sealed_by(sealer: &RtpSealer, index: u64) -> Vec<u8> {
     let mut packet = unhex("80600001000000000000abcd");
-    packet.extend_from_slice(&[7u8; 100]);
-    sealer.seal(&mut packet, 12, 0xabcd, index).expect("seal");
+    sealer
+        .seal_appending(&mut packet, 12, &[7u8; 100], 0xabcd, index)
+        .expect("seal");
     packet
 }
 
@@ -140,7 +141,7 @@ fn profiles_and_material_it_cannot_use_give_no_sealer() {
     let mut packet = vec![0u8; 4];
     let sealer = RtpSealer::for_sending(&material(true)).expect("sealer");
     assert!(
-        sealer.seal(&mut packet, 12, 1, 1).is_err(),
+        sealer.seal_appending(&mut packet, 12, b"x", 1, 1).is_err(),
         "header longer than packet"
     );
 }
