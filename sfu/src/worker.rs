@@ -41,6 +41,13 @@ const MAX_EXTRA_PASSES: usize = 4;
 /// are fanned out anyway (a lost marker packet, a camera that never sets it).
 pub(crate) const FRAME_HOLD: Duration = Duration::from_millis(5);
 
+/// str0m's timers of all peers (receiver and sender reports, statistics, retransmitted
+/// handshake records) are served together on this grid. Each peer has a few a second, so
+/// hundreds of peers woke the worker hundreds of times a second, each wake-up a context
+/// switch. A timer served up to this much late delays a report, nothing a viewer sees;
+/// timers already due (media str0m's send path queued) are served at once.
+const TIMER_GRID: Duration = Duration::from_millis(10);
+
 /// Queued datagrams that trigger a flush within a round (checked after each peer's drain),
 /// bounding the delay the first of them sees (and the memory they hold).
 const FLUSH_AT_DATAGRAMS: usize = 1024;
@@ -79,6 +86,8 @@ pub(crate) struct Worker {
     /// Datagrams produced in this poll round, sent together at its end.
     pub(crate) batch: SendBatch,
     pub(crate) shared: Arc<Shared>,
+    /// Origin of [`TIMER_GRID`].
+    started: Instant,
     pub(crate) peers: HashMap<SessionId, Peer>,
     pub(crate) feeds: HashMap<Arc<str>, Feed>,
 }
@@ -99,6 +108,7 @@ pub(crate) fn spawn(
                 socket,
                 batch: SendBatch::default(),
                 shared,
+                started: Instant::now(),
                 peers: HashMap::new(),
                 feeds: HashMap::new(),
             }
@@ -194,7 +204,11 @@ impl Worker {
             .values()
             .filter(|p| !p.connected)
             .map(|p| p.created + connect_timeout);
-        let peers = self.peers.values().map(|p| p.timeout).chain(unconnected);
+        let peers = self
+            .peers
+            .values()
+            .map(|p| self.on_timer_grid(p.timeout, now))
+            .chain(unconnected);
         let plis = self.feeds.values().filter_map(|f| f.pli.deadline());
         let frames = self
             .feeds
@@ -204,6 +218,18 @@ impl Worker {
             .chain(plis)
             .chain(frames)
             .fold(now + MAX_IDLE, Instant::min)
+    }
+
+    /// `at` moved to the next point of [`TIMER_GRID`], unless it is already due.
+    fn on_timer_grid(&self, at: Instant, now: Instant) -> Instant {
+        if at <= now {
+            return at;
+        }
+        let grid = TIMER_GRID.as_nanos();
+        let since = at.saturating_duration_since(self.started).as_nanos();
+        let rounded = since.div_ceil(grid) * grid;
+        let extra = Duration::from_nanos(u64::try_from(rounded - since).unwrap_or(0));
+        at + extra
     }
 
     fn handle_timeouts(&mut self, now: Instant) {
