@@ -57,6 +57,7 @@ pub(crate) struct FileConfig {
     connect_timeout_ms: Option<u64>,
     metrics_bind: Option<SocketAddr>,
     direct_send: Option<bool>,
+    frame_hold_ms: Option<u64>,
 }
 
 /// Everything the binary runs with.
@@ -109,6 +110,9 @@ pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings>
     }
     if let Some(v) = cli.direct_send.or(file.direct_send) {
         sfu.direct_send = v;
+    }
+    if let Some(v) = file.frame_hold_ms {
+        sfu.frame_hold = ms(v);
     }
     sfu.validate()?;
     let metrics_bind = match cli.metrics_bind.or(file.metrics_bind) {

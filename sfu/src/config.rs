@@ -48,6 +48,11 @@ pub struct SfuConfig {
     /// through str0m's per-stream send path (UDP viewers with an AES-GCM SRTP profile;
     /// the others always use str0m's). Default true; false is the slower, older path.
     pub direct_send: bool,
+    /// A camera's packets are forwarded a video frame at a time: they wait for the
+    /// frame's last packet (its marker bit), or this long at most (a lost marker, a camera
+    /// that never sets it). Each viewer's share of a frame then leaves in one segmented
+    /// send. Default 5 ms; zero forwards every packet as it comes.
+    pub frame_hold: Duration,
 }
 
 impl Default for SfuConfig {
@@ -65,6 +70,7 @@ impl Default for SfuConfig {
             stats_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
             direct_send: true,
+            frame_hold: Duration::from_millis(5),
         }
     }
 }
@@ -92,6 +98,11 @@ impl SfuConfig {
         }
         if self.connect_timeout.is_zero() {
             return Err(SfuError::Config("connect_timeout must be positive".into()));
+        }
+        if self.frame_hold > self.max_forward_delay {
+            return Err(SfuError::Config(
+                "frame_hold must not exceed max_forward_delay".into(),
+            ));
         }
         if self.stats_interval.is_zero() {
             return Err(SfuError::Config("stats_interval must be positive".into()));

@@ -67,7 +67,7 @@ impl Worker {
     /// packet also goes (as one shared `Arc`) to each other worker with subscribers.
     ///
     /// Forwarding is per video frame: the packets wait until the frame's last one (its
-    /// marker bit) is in, or [`crate::worker::FRAME_HOLD`] at most, then each viewer gets the whole frame
+    /// marker bit) is in, or [`crate::SfuConfig::frame_hold`] at most, then each viewer gets the whole frame
     /// at once. A camera's pacer spreads a frame over a few milliseconds; forwarded packet
     /// by packet, each viewer's share of a frame left in two or three segmented sends, and
     /// the kernel's cost is mostly per send. No frame is complete later for it (only its
@@ -98,7 +98,7 @@ impl Worker {
         }
         feed.frame.push(Arc::clone(packet));
         feed.frame_since.get_or_insert(packet.arrival);
-        if packet.marker {
+        if packet.marker || self.shared.config.frame_hold.is_zero() {
             self.release_frame(camera);
         }
     }

@@ -37,10 +37,6 @@ const MAX_MESSAGES_PER_ROUND: usize = 256;
 /// Extra passes over messages that arrived while a round was drained, before its flush.
 const MAX_EXTRA_PASSES: usize = 4;
 
-/// How long a camera's packets may wait for the rest of their video frame before they
-/// are fanned out anyway (a lost marker packet, a camera that never sets it).
-pub(crate) const FRAME_HOLD: Duration = Duration::from_millis(5);
-
 /// str0m's timers of all peers (receiver and sender reports, statistics, retransmitted
 /// handshake records) are served together on this grid. Each peer has a few a second, so
 /// hundreds of peers woke the worker hundreds of times a second, each wake-up a context
@@ -210,10 +206,10 @@ impl Worker {
             .map(|p| self.on_timer_grid(p.timeout, now))
             .chain(unconnected);
         let plis = self.feeds.values().filter_map(|f| f.pli.deadline());
-        let frames = self
-            .feeds
-            .values()
-            .filter_map(|f| f.frame_since.map(|since| since + FRAME_HOLD));
+        let frames = self.feeds.values().filter_map(|f| {
+            f.frame_since
+                .map(|since| since + self.shared.config.frame_hold)
+        });
         peers
             .chain(plis)
             .chain(frames)
@@ -262,10 +258,11 @@ impl Worker {
         for camera in due {
             self.send_pli(&camera);
         }
+        let frame_hold = self.shared.config.frame_hold;
         let held_too_long: Vec<Arc<str>> = self
             .feeds
             .iter()
-            .filter(|(_, f)| f.frame_since.is_some_and(|since| now >= since + FRAME_HOLD))
+            .filter(|(_, f)| f.frame_since.is_some_and(|since| now >= since + frame_hold))
             .map(|(camera, _)| Arc::clone(camera))
             .collect();
         for camera in held_too_long {

@@ -329,3 +329,65 @@ async fn a_viewer_whose_worker_falls_behind_is_paused_until_an_on_time_keyframe(
     );
     sfu.shutdown().await;
 }
+
+/// Packets are forwarded a frame at a time: they wait for the frame's marker. A viewer
+/// that joins while a frame is held gets its first packets from the cache replay, and
+/// then only the rest of the frame: each packet once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_frame_waits_for_its_marker_and_a_viewer_joining_meanwhile_gets_each_packet_once() {
+    let config = SfuConfig {
+        workers: 1,
+        // Long enough that only the marker releases the frame in this test.
+        frame_hold: Duration::from_secs(10),
+        max_forward_delay: Duration::from_secs(20),
+        ..loopback_config()
+    };
+    let sfu = start_sfu_with(config).await;
+    let early = subscriber(&sfu, "cam", TestCodec::Vp8, None).await;
+    let mut camera = publisher(&sfu, "cam", TestCodec::Vp8, None).await;
+    let mut source = FrameSource::new(TestCodec::Vp8, 5);
+    let sent = send_frames(&mut camera, &mut source, 3, 3, 3).await;
+    wait_until("the early viewer has the first frames", DEADLINE, || {
+        early.observed().received.len() >= sent.len()
+    })
+    .await;
+    // The first two packets of a frame, without its last one.
+    let timestamp = source.timestamp;
+    let frame = source.frame(false, 3, 900);
+    for (payload, marker) in &frame[..2] {
+        camera.write(payload.clone(), *marker, timestamp);
+    }
+    let handle = sfu.handle();
+    wait_until("the SFU has the frame's first packets", DEADLINE, || {
+        metric(&handle.metrics_text(), "sfu_packets_in_total") >= sent.len() as u64 + 2
+    })
+    .await;
+    let late = subscriber(&sfu, "cam", TestCodec::Vp8, None).await;
+    wait_until("the replay reaches the late viewer", DEADLINE, || {
+        late.observed().received.len() >= sent.len() + 2
+    })
+    .await;
+    assert_eq!(
+        early.observed().received.len(),
+        sent.len(),
+        "the frame's first packets wait for its last one"
+    );
+    let (last, marker) = &frame[2];
+    camera.write(last.clone(), *marker, timestamp);
+    let all = sent.len() + 3;
+    wait_until("both viewers have the whole frame", DEADLINE, || {
+        early.observed().received.len() >= all && late.observed().received.len() >= all
+    })
+    .await;
+    let mut expected = sent.clone();
+    expected.extend(frame.iter().map(|(payload, _)| payload.clone()));
+    assert_eq!(received_payloads(&early), expected);
+    assert_eq!(received_payloads(&late), expected);
+    let text = handle.metrics_text();
+    assert_eq!(
+        metric(&text, "sfu_packets_out_total"),
+        2 * all as u64,
+        "a packet went to a viewer twice: {text}"
+    );
+    sfu.shutdown().await;
+}
