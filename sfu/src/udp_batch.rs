@@ -173,7 +173,9 @@ fn plan(
     order.clear();
     order.extend(0..queue.len());
     spans.clear();
-    if segmentation {
+    // A video frame's datagrams come one viewer after another (crate::fanout): then every
+    // destination's datagrams are already together and sorting would only cost time.
+    if segmentation && !grouped_by_destination(queue) {
         order.sort_by_key(|&i| queue[i].0);
     }
     let mut position = 0;
@@ -207,6 +209,24 @@ fn plan(
         });
         position += count;
     }
+}
+
+/// True when each destination's datagrams form one run in `queue`.
+fn grouped_by_destination(queue: &[(SocketAddr, Vec<u8>)]) -> bool {
+    let mut finished = std::collections::HashSet::new();
+    let mut current = None;
+    for (destination, _) in queue {
+        if current != Some(destination) {
+            if let Some(previous) = current {
+                finished.insert(previous);
+            }
+            if finished.contains(destination) {
+                return false;
+            }
+            current = Some(destination);
+        }
+    }
+    true
 }
 
 /// SRTP or SRTCP (RFC 7983: first byte 128..=191). Only these share a segmented send:
@@ -330,6 +350,17 @@ mod tests {
         plan(&queue, false, &mut order, &mut spans);
         assert_eq!(order, (0..9).collect::<Vec<_>>());
         assert!(spans.iter().all(|s| s.count == 1));
+        // Already one run per destination (b before a): kept as it is, no sorting.
+        let grouped = vec![
+            (b, vec![0x81; 100]),
+            (b, vec![0x82; 100]),
+            (a, vec![0x83; 100]),
+            (a, vec![0x84; 80]),
+        ];
+        plan(&grouped, true, &mut order, &mut spans);
+        assert_eq!(order, vec![0, 1, 2, 3]);
+        let shape: Vec<(usize, usize)> = spans.iter().map(|s| (s.start, s.count)).collect();
+        assert_eq!(shape, vec![(0, 2), (2, 2)]);
     }
 
     #[test]
