@@ -97,6 +97,9 @@ pub struct SfuFile {
     /// The SFU seals viewers' media itself (default true); false sends it through str0m,
     /// the slower path, kept for comparison (`sfu::SfuConfig::direct_send`).
     pub direct_send: bool,
+    /// Milliseconds a camera's packets wait for the rest of their video frame (default 5;
+    /// 0 forwards each packet as it comes: `sfu::SfuConfig::frame_hold`).
+    pub frame_hold_ms: u64,
 }
 
 impl Default for SfuFile {
@@ -106,6 +109,7 @@ impl Default for SfuFile {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7882),
             public_ip: None,
             direct_send: true,
+            frame_hold_ms: 5,
         }
     }
 }

@@ -24,6 +24,7 @@ pub(crate) async fn start(file: &SfuFile) -> anyhow::Result<Backend> {
         bind: file.bind,
         public_ip: file.public_ip,
         direct_send: file.direct_send,
+        frame_hold: std::time::Duration::from_millis(file.frame_hold_ms),
         ..sfu::SfuConfig::default()
     };
     let sfu = sfu::Sfu::start(config)

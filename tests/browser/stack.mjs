@@ -43,6 +43,8 @@ export async function startSignaling() {
     `static_dir = ${JSON.stringify(join(ROOT, 'web-viewer'))}`,
     '[sfu]',
     'bind = "127.0.0.1:0"',
+    // More [sfu] keys, for A/B runs of the benchmarks (e.g. "direct_send = false").
+    ...(process.env.SEALCAM_SFU_TOML ?? '').split(';').map((line) => line.trim()).filter(Boolean),
     '',
   ].join('\n'));
   const child = spawn(binary, ['serve', '--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] });
