@@ -22,9 +22,17 @@
 //!   so its first picture does not wait for a round trip to the camera. Only when the
 //!   cache cannot serve is a PLI sent upstream, and PLIs/FIRs from viewers are
 //!   coalesced to at most one per camera per [`SfuConfig::pli_min_interval`] ([`pli`]).
-//! - NACKs from viewers are answered from str0m's per-stream retransmission cache
-//!   (packets are written `nackable`); NACKs and receiver reports go upstream through
+//! - **Direct send path** ([`SfuConfig::direct_send`]): once a viewer's DTLS handshake is
+//!   done (over UDP, with an AES-GCM SRTP profile), the SFU writes and seals its RTP
+//!   packets itself, straight into the worker's send batch. str0m keeps ICE, DTLS and
+//!   RTCP; the keys come from its DTLS through a wrapped crypto provider (`srtp_keys`).
+//!   That viewer's NACKs are answered from a ring of the camera's recent packets, on its
+//!   RTX stream when it has one. Other viewers go through str0m's send path and its
+//!   per-stream retransmission cache. NACKs and receiver reports go upstream through
 //!   str0m's receive side, which needs the publisher to negotiate RTX.
+//! - Forwarding is per video frame: a camera's packets wait for the frame's marker bit
+//!   ([`SfuConfig::frame_hold`] at most), then every viewer gets the whole frame, one
+//!   viewer after another, so each viewer's share leaves as one segmented send.
 //! - Every operation on one peer runs inside `catch_unwind`: a panic closes that peer,
 //!   counts `sfu_peer_panics_total`, and leaves the others running.
 //!

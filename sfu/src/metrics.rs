@@ -116,7 +116,7 @@ impl Metrics {
             nacks_sent_upstream: counter("nacks_sent_upstream_total", "NACKs sent to publishers")?,
             retransmissions: counter(
                 "retransmissions_total",
-                "RTP packets re-sent to subscribers from the retransmission cache",
+                "RTP packets re-sent to subscribers (NACK answers)",
             )?,
             direct_send_sessions: counter(
                 "direct_send_sessions_total",

@@ -3,16 +3,14 @@
 //! of its viewers (the payloads are the same `Arc`s the fan-out sends).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use crate::packet::MediaPacket;
 
-/// Slots in the ring: 512 packets is over a second of a camera at 3 Mbit/s.
-const SLOTS: usize = 512;
-
-/// A repair later than this would only fix a frame the viewer has given up on (the
-/// forwarder itself gives up on packets that waited 500 ms by default).
-pub(crate) const MAX_RESEND_AGE: Duration = Duration::from_millis(500);
+/// Slots in the ring: as many as the key-frame cache holds by default, so a viewer that
+/// lost part of its cache replay (a whole group of pictures sent at once, up to about
+/// 4 s of video at 2 Mbit/s) can still have it repaired. No age limit: those packets are
+/// old by design, and a live viewer's NACKs come within a round trip anyway.
+const SLOTS: usize = 1024;
 
 /// Recent packets of one camera, found by their source sequence number.
 #[derive(Debug)]
@@ -33,21 +31,11 @@ impl RecentPackets {
         self.slots[slot(packet.seq)] = Some(Arc::clone(packet));
     }
 
-    /// The packet `seq` of stream (`source`, `ssrc`), if it is still here and younger
-    /// than [`MAX_RESEND_AGE`] at `now`.
-    pub(crate) fn get(
-        &self,
-        source: u64,
-        ssrc: u32,
-        seq: u64,
-        now: Instant,
-    ) -> Option<&Arc<MediaPacket>> {
-        self.slots[slot(seq)].as_ref().filter(|p| {
-            p.seq == seq
-                && p.source == source
-                && p.ssrc == ssrc
-                && now.saturating_duration_since(p.arrival) <= MAX_RESEND_AGE
-        })
+    /// The packet `seq` of stream (`source`, `ssrc`), if it is still here.
+    pub(crate) fn get(&self, source: u64, ssrc: u32, seq: u64) -> Option<&Arc<MediaPacket>> {
+        self.slots[slot(seq)]
+            .as_ref()
+            .filter(|p| p.seq == seq && p.source == source && p.ssrc == ssrc)
     }
 
     /// Forget everything (the camera left).
@@ -62,6 +50,8 @@ fn slot(seq: u64) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
     use crate::keyframe::VideoCodec;
     use crate::packet::CodecKey;
@@ -91,16 +81,15 @@ mod tests {
         for seq in 100..110 {
             recent.push(&packet(1, seq, now));
         }
-        assert_eq!(recent.get(1, 9, 105, now).map(|p| p.seq), Some(105));
-        assert!(recent.get(2, 9, 105, now).is_none(), "another source");
-        assert!(recent.get(1, 8, 105, now).is_none(), "another ssrc");
-        assert!(recent.get(1, 9, 110, now).is_none(), "not sent yet");
+        assert_eq!(recent.get(1, 9, 105).map(|p| p.seq), Some(105));
+        assert!(recent.get(2, 9, 105).is_none(), "another source");
+        assert!(recent.get(1, 8, 105).is_none(), "another ssrc");
+        assert!(recent.get(1, 9, 110).is_none(), "not sent yet");
         // A packet a whole ring later takes the slot.
         recent.push(&packet(1, 105 + SLOTS as u64, now));
-        assert!(recent.get(1, 9, 105, now).is_none());
-        let later = now + MAX_RESEND_AGE + Duration::from_millis(1);
-        assert!(recent.get(1, 9, 106, later).is_none(), "too old to help");
+        assert!(recent.get(1, 9, 105).is_none());
+        assert!(recent.get(1, 9, 106).is_some());
         recent.clear();
-        assert!(recent.get(1, 9, 106, now).is_none());
+        assert!(recent.get(1, 9, 106).is_none());
     }
 }

@@ -4,8 +4,6 @@
 //! loss-based pausing. For viewers on str0m's send path, str0m answers NACKs from its
 //! own retransmission cache and reports the statistics.
 
-use std::time::Instant;
-
 use crate::direct_send::OutgoingPacket;
 use crate::peer::{EgressStats, Role};
 use crate::worker::Worker;
@@ -27,7 +25,6 @@ impl Worker {
             return;
         };
         let metrics = &self.shared.metrics;
-        let now = Instant::now();
         let lost = entries
             .iter()
             .flat_map(|&(pid, blp)| lost_sequence_numbers(pid, blp));
@@ -36,8 +33,8 @@ impl Worker {
             let Some((source, ssrc, source_seq)) = sub.forward.lost_packet_source(lost) else {
                 continue;
             };
-            let Some(packet) = feed.recent.get(source, ssrc, source_seq, now) else {
-                continue; // too old or overwritten: the viewer's PLI repairs it
+            let Some(packet) = feed.recent.get(source, ssrc, source_seq) else {
+                continue; // overwritten: the viewer's PLI repairs it
             };
             let (Some((seq, timestamp)), Some(pt)) =
                 (sub.forward.sent_values(packet), sub.pt_for(packet.codec))

@@ -172,7 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         sealcam_direct_send: !cli.str0m_send_path,
         work_dir: cli.work_dir.clone(),
     };
-    // Enough unique packets for the longest step: joining up to 1000 subscribers 10 ms
+    // Enough unique packets for the longest step: joining up to 1600 subscribers 10 ms
     // apart, connecting, warming up and measuring.
     let seconds = 100 + sizes.warmup.as_secs() + sizes.measure.as_secs();
     eprintln!("[loadgen] generating {seconds} s of encrypted 2 Mbit/s H.264 …");

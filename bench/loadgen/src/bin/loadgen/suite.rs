@@ -40,7 +40,9 @@ impl Sizes {
         } else {
             Self {
                 efficiency: vec![50, 100, 200, 400],
-                capacity: vec![50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800],
+                capacity: vec![
+                    50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1600,
+                ],
                 storm: 100,
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
