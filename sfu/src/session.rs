@@ -92,8 +92,10 @@ fn negotiate_inner(
     }
     let direct_send = side == Side::Subscriber && config.direct_send;
     let (mut rtc, key_slot) = if direct_send {
-        // Raw packets: the viewer's NACKs reach the SFU, which answers them itself. A
-        // subscriber receives no RTP, so this clones only its few RTCP packets.
+        // Raw packets: the viewer's NACKs and receiver reports reach the SFU, which answers
+        // them itself. str0m clones each RTCP packet for it, and each RTP packet it sends
+        // itself: none on the direct send path, every one for a viewer that stays on
+        // str0m's path (over TCP, or with the AES-CM profile).
         let (rtc, slot) = build_with_key_slot(rtc_config.enable_raw_packets(true), now);
         (rtc, Some(slot))
     } else {
