@@ -164,8 +164,9 @@ pub(crate) struct Peer {
     pub(crate) connected: bool,
     /// When str0m next wants `Input::Timeout`.
     pub(crate) timeout: Instant,
-    /// Where str0m last sent this peer a UDP datagram (`None` while it talks over TCP):
-    /// the address the direct send path uses.
+    /// Where str0m last sent this peer DTLS, RTP or RTCP over UDP (`None` once it does so
+    /// over TCP): its selected candidate pair, the address the direct send path uses.
+    /// STUN answers do not count: they go to every address the viewer checks from.
     pub(crate) udp_destination: Option<SocketAddr>,
     /// ICE-TCP connections of this peer, by remote address (usually none, at most a few).
     pub(crate) tcp_links: Vec<(SocketAddr, TcpLink)>,
@@ -197,11 +198,15 @@ impl Peer {
                     break;
                 }
                 Output::Transmit(t) if t.proto == Protocol::Udp => {
-                    self.udp_destination = Some(t.destination);
+                    if !is_stun(&t.contents) {
+                        self.udp_destination = Some(t.destination);
+                    }
                     batch.push(t.destination, &t.contents);
                 }
                 Output::Transmit(t) => {
-                    self.udp_destination = None;
+                    if !is_stun(&t.contents) {
+                        self.udp_destination = None;
+                    }
                     self.send_tcp(t.destination, &t.contents);
                 }
                 Output::Event(event) => self.collect(event, out),
@@ -318,6 +323,11 @@ impl Peer {
         tx.write_rtp(write);
         true
     }
+}
+
+/// A STUN message (RFC 7983: first byte 0..=3).
+fn is_stun(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| *b < 4)
 }
 
 /// The codec a negotiated payload type stands for, if the SFU forwards it.
