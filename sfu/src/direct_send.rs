@@ -13,7 +13,9 @@
 use std::net::SocketAddr;
 
 use aws_lc_rs::error::Unspecified;
+use str0m::media::Pt;
 
+use crate::packet::MediaPacket;
 use crate::srtp_seal::RtpSealer;
 use crate::udp_batch::SendBatch;
 
@@ -32,6 +34,20 @@ pub(crate) struct OutgoingPacket<'a> {
     pub(crate) timestamp: u32,
     pub(crate) marker: bool,
     pub(crate) payload: &'a [u8],
+}
+
+impl<'a> OutgoingPacket<'a> {
+    /// A camera's packet with the header values the viewer gets (`seq`, `timestamp` from
+    /// its forwarding state, `payload_type` its number for the codec).
+    pub(crate) fn of(packet: &'a MediaPacket, payload_type: Pt, seq: u64, timestamp: u32) -> Self {
+        Self {
+            payload_type: *payload_type,
+            seq,
+            timestamp,
+            marker: packet.marker,
+            payload: &packet.payload,
+        }
+    }
 }
 
 /// The viewer's retransmission stream (RFC 4588), when it negotiated one: resends go

@@ -218,13 +218,7 @@ impl Worker {
         metrics.packets_out.inc();
         metrics.bytes_out.inc_by(packet.payload.len() as u64);
         if let Some(direct) = &mut sub.direct {
-            let outgoing = OutgoingPacket {
-                payload_type: *pt,
-                seq,
-                timestamp,
-                marker: packet.marker,
-                payload: &packet.payload,
-            };
+            let outgoing = OutgoingPacket::of(packet, pt, seq, timestamp);
             if direct.send(&mut self.batch, &outgoing).is_err() {
                 self.count_drop("seal_failed");
             }

@@ -44,13 +44,7 @@ impl Worker {
             let Some(direct) = &mut sub.direct else {
                 return;
             };
-            let outgoing = OutgoingPacket {
-                payload_type: *pt,
-                seq,
-                timestamp,
-                marker: packet.marker,
-                payload: &packet.payload,
-            };
+            let outgoing = OutgoingPacket::of(packet, pt, seq, timestamp);
             let reason = match direct.resend(&mut self.batch, &outgoing) {
                 Ok(true) => {
                     metrics.retransmissions.inc();

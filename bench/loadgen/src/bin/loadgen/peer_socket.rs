@@ -187,6 +187,12 @@ struct Control([u8; 64]);
 /// wall clock) carried over to the monotonic clock. A datagram without one (the option
 /// not set yet) is stamped now.
 fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
+    recv_coalesced(socket, buf).map(|(read, _)| read)
+}
+
+/// [`recv_stamped`], and the segment size when the kernel handed over several datagrams
+/// of one segmented send as one read (UDP GRO).
+fn recv_coalesced(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<(Received, Option<usize>)> {
     let mut control = Control([0; 64]);
     let mut iov = [IoSliceMut::new(buf)];
     let message = recvmsg::<SockaddrStorage>(
@@ -197,7 +203,13 @@ fn recv_stamped(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
     )
     .map_err(io::Error::from)?;
     let (source, received_at) = source_and_stamp(&message)?;
-    Ok((message.bytes, source, received_at))
+    let mut segment = None;
+    for cmsg in message.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::UdpGroSegments(size) = cmsg {
+            segment = usize::try_from(size).ok();
+        }
+    }
+    Ok(((message.bytes, source, received_at), segment))
 }
 
 /// Largest read with UDP GRO on: one segmented send (an IP datagram's limit).
@@ -248,25 +260,9 @@ impl Coalesced {
 
     fn read(&mut self, socket: &impl AsRawFd) -> io::Result<()> {
         self.data.resize(COALESCED_MAX, 0);
-        let mut control = Control([0; 64]);
-        let mut iov = [IoSliceMut::new(&mut self.data)];
-        let message = recvmsg::<SockaddrStorage>(
-            socket.as_raw_fd(),
-            &mut iov,
-            Some(&mut control.0),
-            MsgFlags::MSG_DONTWAIT,
-        )
-        .map_err(io::Error::from)?;
-        let (source, received_at) = source_and_stamp(&message)?;
-        let mut segment = message.bytes;
-        for cmsg in message.cmsgs().map_err(io::Error::from)? {
-            if let ControlMessageOwned::UdpGroSegments(size) = cmsg {
-                segment = usize::try_from(size).unwrap_or(message.bytes);
-            }
-        }
-        (self.len, self.at, self.source, self.received_at) =
-            (message.bytes, 0, source, received_at);
-        self.segment = segment.max(1);
+        let ((len, source, received_at), segment) = recv_coalesced(socket, &mut self.data)?;
+        (self.len, self.at, self.source, self.received_at) = (len, 0, source, received_at);
+        self.segment = segment.unwrap_or(len).max(1);
         self.reads += 1;
         Ok(())
     }
