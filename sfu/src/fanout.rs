@@ -67,12 +67,12 @@ impl Worker {
     /// packet also goes (as one shared `Arc`) to each other worker with subscribers.
     ///
     /// Forwarding is per video frame: the packets wait until the frame's last one (its
-    /// marker bit) is in, or [`crate::SfuConfig::frame_hold`] at most, then each viewer gets the whole frame
-    /// at once. A camera's pacer spreads a frame over a few milliseconds; forwarded packet
-    /// by packet, each viewer's share of a frame left in two or three segmented sends, and
-    /// the kernel's cost is mostly per send. No frame is complete later for it (only its
-    /// earlier packets wait, for its last one), and each viewer's state is visited once
-    /// per frame rather than once per packet.
+    /// marker bit) is in, or [`crate::SfuConfig::frame_hold`] at most, then each viewer
+    /// gets the whole frame at once. A camera's pacer spreads a frame over a few
+    /// milliseconds; forwarded packet by packet, each viewer's share of a frame left in two
+    /// or three segmented sends, and the kernel's cost is mostly per send. No frame is
+    /// complete later for it (only its earlier packets wait, for its last one), and each
+    /// viewer's state is visited once per frame rather than once per packet.
     pub(crate) fn fan_out(&mut self, camera: &Arc<str>, packet: &Arc<MediaPacket>, local: bool) {
         let index = self.index;
         let Some(feed) = self.feeds.get_mut(camera) else {
