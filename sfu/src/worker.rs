@@ -425,7 +425,12 @@ impl Worker {
             return; // over TCP: str0m frames its packets
         };
         let Some(sealer) = RtpSealer::for_sending(&material) else {
-            tracing::debug!(session = session.0, profile = ?material.profile, "SRTP profile stays on str0m's send path");
+            let profile = material.profile;
+            tracing::debug!(
+                session = session.0,
+                ?profile,
+                "this SRTP profile stays on str0m's send path"
+            );
             return;
         };
         let Some((ssrc, rtx_ssrc)) = peer
