@@ -45,15 +45,19 @@ impl Worker {
                 return;
             };
             let outgoing = OutgoingPacket::of(packet, pt, seq, timestamp);
-            let reason = match direct.resend(&mut self.batch, &outgoing) {
-                Ok(true) => {
-                    metrics.retransmissions.inc();
-                    continue;
+            match direct.resend(&mut self.batch, &outgoing) {
+                Ok(true) => metrics.retransmissions.inc(),
+                Ok(false) => {
+                    // Out of credit: the rest of this NACK is not even looked up.
+                    let limited = metrics.dropped_packets.with_label_values(&["resend_limit"]);
+                    limited.inc();
+                    break;
                 }
-                Ok(false) => "resend_limit",
-                Err(_) => "seal_failed",
-            };
-            metrics.dropped_packets.with_label_values(&[reason]).inc();
+                Err(_) => {
+                    let failed = metrics.dropped_packets.with_label_values(&["seal_failed"]);
+                    failed.inc();
+                }
+            }
         }
         self.flush_if_full();
     }
