@@ -4,11 +4,12 @@
 //! Through str0m each forwarded packet per viewer was an `RtpWrite`, a send-queue entry,
 //! a retransmission-cache entry, header assembly in `poll_output`, a copy into a
 //! `Transmit` and another into the batch: about 40 % of a worker's time at 200 viewers.
-//! Here the header is 12 bytes (plus the mid extension) written in place, the payload is
-//! copied once and sealed in place. str0m keeps everything else of the session: ICE,
-//! DTLS, RTCP (receiver reports, PLI, the NACKs it now hands to the SFU), and the
+//! Here the header is 12 bytes (plus the mid extension) written in place, and the payload
+//! is encrypted on its way into the datagram. str0m keeps everything else of the session:
+//! ICE, DTLS, RTCP (receiver reports, PLI, the NACKs it now hands to the SFU), and the
 //! session's sends until the keys are known. NACKs are answered from the worker's
-//! [`crate::recent::RecentPackets`] with the same sequence number (RFC 4585 §6.2.1).
+//! [`crate::recent::RecentPackets`] ([`crate::resend`]), on the viewer's RTX stream when it
+//! has one, else with the packet's own sequence number (RFC 4585 §6.2.1).
 
 use std::net::SocketAddr;
 
@@ -52,8 +53,7 @@ impl<'a> OutgoingPacket<'a> {
 
 /// The viewer's retransmission stream (RFC 4588), when it negotiated one: resends go
 /// there with their own SSRC and sequence numbers, the original sequence number in front
-/// of the payload. The viewer's receiver reports on the media stream then show the loss
-/// before repair, as they did when str0m sent the resends.
+/// of the payload, as str0m sent them before the direct path.
 #[derive(Debug)]
 pub(crate) struct RtxStream {
     pub(crate) ssrc: u32,

@@ -17,6 +17,7 @@ use crate::forward::ForwardState;
 use crate::keyframe::VideoCodec;
 use crate::packet::{CodecKey, MediaPacket};
 use crate::srtp_keys::KeySlot;
+use crate::stun::is_stun;
 use crate::tcp::{frame, TcpLink};
 use crate::udp_batch::SendBatch;
 use crate::SessionId;
@@ -323,11 +324,6 @@ impl Peer {
         tx.write_rtp(write);
         true
     }
-}
-
-/// A STUN message (RFC 7983: first byte 0..=3).
-fn is_stun(datagram: &[u8]) -> bool {
-    datagram.first().is_some_and(|b| *b < 4)
 }
 
 /// The codec a negotiated payload type stands for, if the SFU forwards it.

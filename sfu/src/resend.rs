@@ -61,9 +61,7 @@ impl Worker {
         }
         self.flush_if_full();
     }
-}
 
-impl Worker {
     /// A direct-path viewer's receiver report about its stream. The loss it stands for
     /// is the larger of the report's fraction lost and the share of packets the viewer
     /// asked for again since the last report: the report counts repaired packets as
