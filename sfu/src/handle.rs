@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use crate::directory::Entry;
-use crate::router::RouterCmd;
+use crate::route_table::Target;
 use crate::session::{negotiate, Side};
 use crate::sfu::Shared;
 use crate::worker::{NewPeer, WorkerMsg};
@@ -67,11 +67,13 @@ impl SfuHandle {
             worker,
         };
         let (camera, route) = directory.add(id, entry)?;
-        let _ = shared.router.send(RouterCmd::Add {
-            ufrag: negotiated.local_ufrag,
-            session: id,
-            worker,
-        });
+        shared.routes().add(
+            negotiated.local_ufrag,
+            Target {
+                session: id,
+                worker,
+            },
+        );
         shared.to_worker(
             worker,
             WorkerMsg::AddPeer(Box::new(NewPeer {

@@ -9,7 +9,8 @@
 //! ## Shape
 //! - [`Sfu::start`] binds **one UDP port** for all peers. A router task reads it and
 //!   hands each datagram to the worker thread that owns the peer (by the ICE ufrag in
-//!   STUN checks, then by source address).
+//!   STUN checks, then by source address). With one worker, the worker reads the port
+//!   itself and sleeps on it (`ingest.rs`): one thread wake-up per burst, not two.
 //! - Peers are **sharded over worker threads** (default one per core). A publisher's
 //!   packet becomes an `Arc` that its worker sends to every worker hosting subscribers of
 //!   that camera: channels, no locks on the packet path.
@@ -43,7 +44,8 @@
 //!   instead of receiving a stream that only gets later.
 //! - Sends are batched per worker poll round: `sendmmsg(2)` on Linux, and UDP
 //!   segmentation offload (`UDP_SEGMENT`) for runs of equal-sized datagrams to one
-//!   viewer. The crate's only `unsafe` code is those system calls (`udp_sys.rs`).
+//!   viewer. The crate's only `unsafe` code is system calls: those (`udp_sys.rs`)
+//!   and the only worker's sleep and stamped reads (`ingest_sys.rs`).
 //! - ICE-TCP fallback (RFC 6544): a passive TCP candidate on the same port number,
 //!   RFC 4571 framing, routed like UDP by the ICE ufrag ([`SfuConfig::ice_tcp`]).
 //! - [`Sfu::start_with_tap`] observes every payload written to a subscriber (tests that
@@ -69,6 +71,12 @@ pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+mod ingest;
+#[cfg(target_os = "linux")]
+mod ingest_sys;
+#[cfg(not(target_os = "linux"))]
+#[path = "ingest_sys_unsupported.rs"]
+mod ingest_sys;
 pub mod keyframe;
 mod keyframe_requests;
 mod metrics;
@@ -77,6 +85,7 @@ mod peer;
 pub mod pli;
 mod recent;
 mod resend;
+mod route_table;
 mod router;
 mod session;
 mod sfu;

@@ -1,83 +1,40 @@
-//! The single UDP port's reader: hands each datagram to the worker that owns its peer.
-//!
-//! ICE connectivity checks name our ufrag (RFC 8445 §7.2.2), which maps to a session;
-//! the source address of a check is then learnt for DTLS, RTP and RTCP from that peer.
+//! The port's reader when there are several workers: hands each datagram to the worker
+//! that owns its peer ([`crate::route_table`]). With one worker, that worker reads the
+//! port itself ([`crate::ingest`]) and the router only carries ICE-TCP frames.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::net::Protocol;
-use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
+use tokio::sync::mpsc::Receiver;
 
+use crate::route_table::{Learnt, Transport};
 use crate::sfu::Shared;
-use crate::stun;
 use crate::tcp::TcpFrame;
 use crate::worker::WorkerMsg;
-use crate::SessionId;
 
 /// Largest datagram accepted (above any sane MTU; str0m targets 1150–1400).
-const MAX_DATAGRAM: usize = 2048;
+pub(crate) const MAX_DATAGRAM: usize = 2048;
 
-/// Route-table updates from the control path.
-#[derive(Debug)]
-pub(crate) enum RouterCmd {
-    Add {
-        ufrag: String,
-        session: SessionId,
-        worker: usize,
-    },
-    Remove(SessionId),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Target {
-    session: SessionId,
-    worker: usize,
-}
-
-/// Runs until aborted (shutdown) or until every control sender is gone.
+/// Runs until aborted (shutdown). `socket`: `None` when the only worker reads the port.
 pub(crate) async fn run(
-    socket: RouterSocket,
+    socket: Option<RouterSocket>,
     destination: SocketAddr,
     shared: Arc<Shared>,
-    mut commands: UnboundedReceiver<RouterCmd>,
     mut tcp_frames: Receiver<TcpFrame>,
 ) {
     let metrics = &shared.metrics;
-    let mut by_ufrag: HashMap<String, Target> = HashMap::new();
-    let mut by_addr: HashMap<SocketAddr, Target> = HashMap::new();
-    // TCP connections by remote address (a separate space from UDP sources).
-    let mut by_tcp: HashMap<SocketAddr, Target> = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         tokio::select! {
-            biased;
-            command = commands.recv() => match command {
-                Some(RouterCmd::Add { ufrag, session, worker }) => {
-                    by_ufrag.insert(ufrag, Target { session, worker });
-                }
-                Some(RouterCmd::Remove(session)) => {
-                    by_ufrag.retain(|_, t| t.session != session);
-                    by_addr.retain(|_, t| t.session != session);
-                    by_tcp.retain(|_, t| t.session != session);
-                }
-                None => return,
-            },
-            received = socket.recv_from(&mut buf) => {
+            received = recv_udp(socket.as_ref(), &mut buf) => {
                 let Ok((len, source)) = received else {
                     // ICMP errors surface here on some systems; the socket stays usable.
                     continue;
                 };
                 let data = &buf[..len];
-                let target = match stun::local_ufrag(data).and_then(|u| by_ufrag.get(u)) {
-                    Some(&target) => {
-                        by_addr.insert(source, target);
-                        Some(target)
-                    }
-                    None => by_addr.get(&source).copied(),
-                };
+                let (target, _) = shared.routes().route(Transport::Udp, source, data);
                 let Some(target) = target else {
                     metrics.datagrams_unrouted.inc();
                     continue;
@@ -93,25 +50,19 @@ pub(crate) async fn run(
             }
             Some(frame) = tcp_frames.recv() => {
                 let TcpFrame { source, data, link } = frame;
-                let target = match stun::local_ufrag(&data).and_then(|u| by_ufrag.get(u)) {
-                    Some(&target) => {
-                        let known = by_tcp.insert(source, target);
-                        if known.is_none_or(|t| t.session != target.session) {
-                            // Before the frame itself, so the answer has a way back.
-                            shared.to_worker(target.worker, WorkerMsg::TcpAttach {
-                                session: target.session,
-                                remote: source,
-                                link,
-                            });
-                        }
-                        Some(target)
-                    }
-                    None => by_tcp.get(&source).copied(),
-                };
+                let (target, learnt) = shared.routes().route(Transport::Tcp, source, &data);
                 let Some(target) = target else {
                     metrics.datagrams_unrouted.inc();
                     continue;
                 };
+                if learnt == Learnt::NewTcpLink {
+                    // Before the frame itself, so the answer has a way back.
+                    shared.to_worker(target.worker, WorkerMsg::TcpAttach {
+                        session: target.session,
+                        remote: source,
+                        link,
+                    });
+                }
                 shared.media_to_worker(target.worker, WorkerMsg::Datagram {
                     session: target.session,
                     proto: Protocol::Tcp,
@@ -122,6 +73,17 @@ pub(crate) async fn run(
                 });
             }
         }
+    }
+}
+
+/// The next datagram on `socket`; never, without one.
+async fn recv_udp(
+    socket: Option<&RouterSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buf).await,
+        None => std::future::pending().await,
     }
 }
 

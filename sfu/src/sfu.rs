@@ -1,7 +1,7 @@
 //! The public face: [`Sfu`] owns the socket and threads, [`SfuHandle`] is what signaling
 //! calls. Everything here is control path; the packet path lives in the workers.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -10,8 +10,11 @@ use tokio::sync::broadcast;
 
 use crate::directory::{Directory, Route};
 use crate::handle::SfuHandle;
+use crate::ingest::{PortReader, WorkerWake};
+use crate::ingest_sys;
 use crate::metrics::Metrics;
-use crate::router::{self, RouterCmd};
+use crate::route_table::RouteTable;
+use crate::router;
 use crate::session::Side;
 use crate::tap::ForwardTap;
 use crate::tcp;
@@ -67,7 +70,11 @@ pub(crate) struct Shared {
     /// are few and always delivered; media beyond the limit is dropped like any UDP
     /// overload, so a worker that falls behind cannot grow memory without bound.
     pub(crate) backlog: Arc<[AtomicUsize]>,
-    pub(crate) router: tokio::sync::mpsc::UnboundedSender<RouterCmd>,
+    /// Per worker: its wake-up when it sleeps on the port ([`crate::ingest`]), rung after
+    /// every message queued for it.
+    pub(crate) wakes: Vec<Option<Arc<WorkerWake>>>,
+    /// Which session each arriving datagram belongs to.
+    pub(crate) routes: Mutex<RouteTable>,
     pub(crate) next_session: AtomicU64,
     /// Observer of every payload written to a subscriber (tests); `None` in production.
     pub(crate) tap: Tap,
@@ -88,6 +95,11 @@ impl std::fmt::Debug for Tap {
 }
 
 impl Shared {
+    pub(crate) fn routes(&self) -> MutexGuard<'_, RouteTable> {
+        // Each use is one call that leaves the table consistent: poisoning is ignored.
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn directory(&self) -> MutexGuard<'_, Directory> {
         // The directory stays consistent at every await-free step; a panic elsewhere
         // while holding it cannot leave it half-updated, so poisoning is ignored.
@@ -123,7 +135,7 @@ impl Shared {
         };
         self.broadcast_route(&entry.camera, &route);
         drop(directory);
-        let _ = self.router.send(RouterCmd::Remove(session));
+        self.routes().remove(session);
         let camera_id = entry.camera.to_string();
         let event = match entry.side {
             Side::Publisher => {
@@ -148,13 +160,22 @@ impl Shared {
             return false;
         }
         depth.fetch_add(1, Ordering::Relaxed);
-        tx.send(msg).is_ok()
+        let sent = tx.send(msg).is_ok();
+        self.wake(index);
+        sent
     }
 
     /// Send a control message to the worker with this index.
     pub(crate) fn to_worker(&self, index: usize, msg: WorkerMsg) {
         if let Some(tx) = self.workers.get(index) {
             let _ = tx.send(msg);
+            self.wake(index);
+        }
+    }
+
+    fn wake(&self, index: usize) {
+        if let Some(Some(wake)) = self.wakes.get(index) {
+            wake.wake();
         }
     }
 }
@@ -191,7 +212,6 @@ impl Sfu {
         let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
         let metrics = Metrics::new()?;
         let (events, _) = broadcast::channel(1024);
-        let (router_tx, router_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(config.workers);
         let mut receivers = Vec::with_capacity(config.workers);
         for _ in 0..config.workers {
@@ -199,6 +219,7 @@ impl Sfu {
             senders.push(tx);
             receivers.push(rx);
         }
+        let port_wake = only_worker_wake(&config, &socket);
         let shared = Arc::new(Shared {
             config: config.clone(),
             metrics,
@@ -207,17 +228,31 @@ impl Sfu {
             directory: Mutex::new(Directory::default()),
             workers: senders.clone(),
             backlog: (0..config.workers).map(|_| AtomicUsize::new(0)).collect(),
-            router: router_tx,
+            wakes: (0..config.workers)
+                .map(|i| port_wake.clone().filter(|_| i == 0))
+                .collect(),
+            routes: Mutex::new(RouteTable::default()),
             next_session: AtomicU64::new(1),
             tap,
         });
         let mut threads = Vec::with_capacity(config.workers);
-        for (index, rx) in receivers.into_iter().enumerate() {
-            let send_socket = socket.try_clone()?;
-            threads.push(worker::spawn(index, rx, send_socket, Arc::clone(&shared))?);
-        }
+        // Non-blocking for every duplicate of the descriptor (they share the flag).
         socket.set_nonblocking(true)?;
-        let socket = router::RouterSocket::new(socket)?;
+        for (index, rx) in receivers.into_iter().enumerate() {
+            let worker_socket = socket.try_clone()?;
+            let port = port_wake.clone().map(PortReader::new);
+            threads.push(worker::spawn(
+                index,
+                rx,
+                worker_socket,
+                port,
+                Arc::clone(&shared),
+            )?);
+        }
+        let router_socket = match port_wake {
+            Some(_) => None,
+            None => Some(router::RouterSocket::new(socket)?),
+        };
         let (tcp_tx, tcp_rx) = tokio::sync::mpsc::channel(TCP_FRAME_QUEUE);
         let tcp_task = match tcp_listener {
             Some(listener) => {
@@ -228,10 +263,9 @@ impl Sfu {
             None => None,
         };
         let router_task = tokio::spawn(router::run(
-            socket,
+            router_socket,
             candidate,
             Arc::clone(&shared),
-            router_rx,
             tcp_rx,
         ));
         tracing::info!(%local_addr, %candidate, workers = config.workers, "SFU started");
@@ -289,6 +323,23 @@ impl Drop for Sfu {
         self.router_task.abort();
         if let Some(task) = &self.tcp_task {
             task.abort();
+        }
+    }
+}
+
+/// With one worker, its wake-up: it reads the port itself ([`crate::ingest`]). `None`
+/// with several workers, or where the worker cannot sleep on the socket (the router task
+/// reads the port then).
+fn only_worker_wake(config: &SfuConfig, socket: &UdpSocket) -> Option<Arc<WorkerWake>> {
+    if config.workers != 1 {
+        return None;
+    }
+    let wake = ingest_sys::enable_receive_timestamps(socket).and_then(|()| WorkerWake::new());
+    match wake {
+        Ok(wake) => Some(Arc::new(wake)),
+        Err(e) => {
+            tracing::debug!(error = %e, "the router task reads the port");
+            None
         }
     }
 }

@@ -18,6 +18,7 @@ use str0m::{Input, Rtc, RtcError};
 use crate::cache::KeyframeCache;
 use crate::direct_send::{DirectSender, RtxStream};
 use crate::directory::Route;
+use crate::ingest::PortReader;
 use crate::packet::{CodecKey, MediaPacket};
 use crate::peer::{Peer, PeerOutput, Role};
 use crate::pli::PliCoalescer;
@@ -77,8 +78,12 @@ pub(crate) struct Feed {
 
 pub(crate) struct Worker {
     pub(crate) index: usize,
-    rx: Receiver<WorkerMsg>,
-    socket: UdpSocket,
+    pub(crate) rx: Receiver<WorkerMsg>,
+    /// The SFU's port (a duplicate of its descriptor, non-blocking): sent on, and read by
+    /// the only worker (`port`).
+    pub(crate) socket: UdpSocket,
+    /// Set when this is the only worker: it reads the port itself ([`crate::ingest`]).
+    pub(crate) port: Option<PortReader>,
     /// Datagrams produced in this poll round, sent together at its end.
     pub(crate) batch: SendBatch,
     pub(crate) shared: Arc<Shared>,
@@ -93,6 +98,7 @@ pub(crate) fn spawn(
     index: usize,
     rx: Receiver<WorkerMsg>,
     socket: UdpSocket,
+    port: Option<PortReader>,
     shared: Arc<Shared>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -102,6 +108,7 @@ pub(crate) fn spawn(
                 index,
                 rx,
                 socket,
+                port,
                 batch: SendBatch::default(),
                 shared,
                 started: Instant::now(),
@@ -119,14 +126,7 @@ impl Worker {
         loop {
             let now = Instant::now();
             let wait = self.next_deadline(now).saturating_duration_since(now);
-            let mut running = match self.rx.recv_timeout(wait) {
-                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => false,
-                Ok(msg) => {
-                    self.handle(msg);
-                    self.handle_queued().0
-                }
-                Err(RecvTimeoutError::Timeout) => true,
-            };
+            let mut running = self.wait_for_input(wait);
             self.handle_timeouts(Instant::now());
             // A camera sends a frame's packets as a burst: what arrived while this round
             // was being drained joins the same batch, so each viewer's share of a frame
@@ -137,7 +137,7 @@ impl Worker {
                 }
                 let (still_running, handled) = self.handle_queued();
                 running = still_running;
-                if handled == 0 {
+                if handled + self.read_port() == 0 {
                     break;
                 }
                 self.handle_timeouts(Instant::now());
@@ -153,9 +153,25 @@ impl Worker {
         }
     }
 
+    /// Sleeps until a message (or a datagram, when this worker reads the port) or
+    /// `wait`, and handles what is there. False when told to stop.
+    fn wait_for_input(&mut self, wait: Duration) -> bool {
+        if self.port.is_some() {
+            return self.wait_on_port(wait);
+        }
+        match self.rx.recv_timeout(wait) {
+            Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => false,
+            Ok(msg) => {
+                self.handle(msg);
+                self.handle_queued().0
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+        }
+    }
+
     /// Handle what is already queued without blocking: (false when told to stop,
     /// messages handled).
-    fn handle_queued(&mut self) -> (bool, usize) {
+    pub(crate) fn handle_queued(&mut self) -> (bool, usize) {
         let mut handled = 0;
         for _ in 1..MAX_MESSAGES_PER_ROUND {
             match self.rx.try_recv() {

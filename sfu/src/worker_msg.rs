@@ -76,24 +76,7 @@ impl Worker {
                 destination,
                 data,
                 at,
-            } => self.drive(session, |peer| {
-                let Ok(contents) = data.as_slice().try_into() else {
-                    return Ok(());
-                };
-                let input = Input::Receive(
-                    at,
-                    Receive {
-                        proto,
-                        source,
-                        destination,
-                        contents,
-                    },
-                );
-                if peer.rtc.accepts(&input) {
-                    peer.rtc.handle_input(input)?;
-                }
-                Ok(())
-            }),
+            } => self.on_datagram(session, proto, source, destination, &data, at),
             WorkerMsg::TcpAttach {
                 session,
                 remote,
@@ -125,5 +108,35 @@ impl Worker {
             WorkerMsg::InjectStall(duration) => std::thread::sleep(duration),
             WorkerMsg::Shutdown => {}
         }
+    }
+
+    /// One datagram for peer `session`, received at `at`.
+    pub(crate) fn on_datagram(
+        &mut self,
+        session: SessionId,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+        at: Instant,
+    ) {
+        self.drive(session, |peer| {
+            let Ok(contents) = data.try_into() else {
+                return Ok(());
+            };
+            let input = Input::Receive(
+                at,
+                Receive {
+                    proto,
+                    source,
+                    destination,
+                    contents,
+                },
+            );
+            if peer.rtc.accepts(&input) {
+                peer.rtc.handle_input(input)?;
+            }
+            Ok(())
+        });
     }
 }
