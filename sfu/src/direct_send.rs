@@ -179,17 +179,19 @@ impl DirectSender {
     }
 
     fn queue(&self, batch: &mut SendBatch, packet: &WirePacket<'_>) -> Result<(), Unspecified> {
+        let mut head = Head::default();
+        self.write_header(&mut head, packet);
+        let header_len = head.len;
+        if let Some(original) = packet.original_seq {
+            head.put(&original.to_be_bytes());
+        }
+        // The SRTP index is 48 bits: rollover counter and sequence number.
+        let index = packet.seq & 0xffff_ffff_ffff;
         let mut outcome = Ok(());
         batch.push_with(self.destination, |datagram| {
-            self.write_header(datagram, packet);
-            let header_len = datagram.len();
-            if let Some(original) = packet.original_seq {
-                datagram.extend_from_slice(&original.to_be_bytes());
-            }
-            // The SRTP index is 48 bits: rollover counter and sequence number.
-            let index = packet.seq & 0xffff_ffff_ffff;
-            outcome = self.sealer.seal_appending(
+            outcome = self.sealer.seal_into(
                 datagram,
+                head.bytes(),
                 header_len,
                 packet.payload,
                 packet.ssrc,
@@ -201,18 +203,47 @@ impl DirectSender {
     }
 
     /// RFC 3550 §5.1 fixed header, then the extension block if any.
-    fn write_header(&self, datagram: &mut Vec<u8>, packet: &WirePacket<'_>) {
+    fn write_header(&self, head: &mut Head, packet: &WirePacket<'_>) {
         let extension_bit = if self.mid_extension.is_empty() {
             0
         } else {
             0x10
         };
-        datagram.push(0x80 | extension_bit);
-        datagram.push(u8::from(packet.marker) << 7 | (packet.payload_type & 0x7f));
-        datagram.extend_from_slice(&(packet.seq as u16).to_be_bytes());
-        datagram.extend_from_slice(&packet.timestamp.to_be_bytes());
-        datagram.extend_from_slice(&packet.ssrc.to_be_bytes());
-        datagram.extend_from_slice(&self.mid_extension);
+        head.put(&[
+            0x80 | extension_bit,
+            u8::from(packet.marker) << 7 | (packet.payload_type & 0x7f),
+        ]);
+        head.put(&(packet.seq as u16).to_be_bytes());
+        head.put(&packet.timestamp.to_be_bytes());
+        head.put(&packet.ssrc.to_be_bytes());
+        head.put(&self.mid_extension);
+    }
+}
+
+/// What precedes the payload: the fixed header (12), the mid extension (at most 24,
+/// see [`one_byte_extension`]) and an RTX packet's original sequence number (2).
+struct Head {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl Head {
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

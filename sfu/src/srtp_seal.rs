@@ -101,28 +101,32 @@ impl RtpSealer {
         })
     }
 
-    /// Seal one RTP packet: `packet` holds the header and the start of the plaintext
-    /// (`packet[header_len..]`, encrypted in place; empty but for an RTX packet's original
-    /// sequence number), and `rest` (the payload) is appended encrypted, then the tag.
-    /// The header is authenticated with it. `index` is the packet's SRTP index: rollover
-    /// counter ‖ sequence number (RFC 3711 §3.3.1). Encrypting the payload on its way in
-    /// spares a copy of it per viewer.
-    pub(crate) fn seal_appending(
+    /// Seal one RTP packet into `datagram`, whatever it held before (its length becomes
+    /// the packet's): `head` is the header (`head[..header_len]`, authenticated) and the
+    /// start of the plaintext (empty but for an RTX packet's original sequence number);
+    /// `rest`, the payload, follows encrypted, then the tag. `index` is the packet's SRTP
+    /// index: rollover counter ‖ sequence number (RFC 3711 §3.3.1).
+    ///
+    /// Encrypting the payload on its way into the datagram spares a copy of it per
+    /// viewer, and reusing the buffer's old bytes spares zeroing it first.
+    pub(crate) fn seal_into(
         &self,
-        packet: &mut Vec<u8>,
+        datagram: &mut Vec<u8>,
+        head: &[u8],
         header_len: usize,
         rest: &[u8],
         ssrc: u32,
         index: u64,
     ) -> Result<(), Unspecified> {
-        if header_len > packet.len() {
+        if header_len > head.len() {
             return Err(Unspecified);
         }
         let nonce = self.nonce(ssrc, index);
-        let sealed_in_place = packet.len();
-        packet.resize(sealed_in_place + rest.len() + TAG_LEN, 0);
-        let (head, appended) = packet.split_at_mut(sealed_in_place);
-        let (header, in_place) = head.split_at_mut(header_len);
+        // Zeroes only what the buffer grows by.
+        datagram.resize(head.len() + rest.len() + TAG_LEN, 0);
+        let (start, appended) = datagram.split_at_mut(head.len());
+        start.copy_from_slice(head);
+        let (header, in_place) = start.split_at_mut(header_len);
         self.key
             .seal_in_place_scatter(nonce, Aad::from(&*header), in_place, rest, appended)
     }

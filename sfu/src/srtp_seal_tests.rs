@@ -55,17 +55,28 @@ fn sealing_matches_rfc_7714_aes_256_gcm_example() {
         .expect("12 bytes");
     let sealer = RtpSealer::from_session(&AES_256_GCM, &session_key, salt).expect("key");
     let header = unhex("8040f17b8041f8d35501a0b2");
-    let mut packet = header.clone();
     let plaintext = b"Gallia est omnis divisa in partes tres";
-    sealer
-        .seal_appending(&mut packet, header.len(), plaintext, 0x5501_a0b2, 0xf17b)
-        .expect("seal");
-    let mut expected = header;
+    let mut expected = header.clone();
     expected.extend(unhex(
         "32b1de78a822fe12ef9f78fa332e33aab18012389a58e2f3b50b2a0276ffae0f1ba6
          3799b87b7aa3db36dfffd6b0f9bb7878d7a76c13",
     ));
-    assert_eq!(packet, expected);
+    // Into an empty buffer, a shorter used one and a longer used one: the old bytes and
+    // length never show.
+    for old in [Vec::new(), vec![0xee; 20], vec![0xee; 1500]] {
+        let mut packet = old;
+        sealer
+            .seal_into(
+                &mut packet,
+                &header,
+                header.len(),
+                plaintext,
+                0x5501_a0b2,
+                0xf17b,
+            )
+            .expect("seal");
+        assert_eq!(packet, expected);
+    }
 }
 
 /// Key material with every byte telling which half it came from.
@@ -83,9 +94,10 @@ fn material(local_is_client: bool) -> KeyingMaterial {
 }
 
 fn sealed_by(sealer: &RtpSealer, index: u64) -> Vec<u8> {
-    let mut packet = unhex("80600001000000000000abcd");
+    let header = unhex("80600001000000000000abcd");
+    let mut packet = Vec::new();
     sealer
-        .seal_appending(&mut packet, 12, &[7u8; 100], 0xabcd, index)
+        .seal_into(&mut packet, &header, 12, &[7u8; 100], 0xabcd, index)
         .expect("seal");
     packet
 }
@@ -138,10 +150,12 @@ fn profiles_and_material_it_cannot_use_give_no_sealer() {
     let mut short = material(true);
     short.bytes.truncate(40);
     assert!(RtpSealer::for_sending(&short).is_none());
-    let mut packet = vec![0u8; 4];
+    let mut packet = Vec::new();
     let sealer = RtpSealer::for_sending(&material(true)).expect("sealer");
     assert!(
-        sealer.seal_appending(&mut packet, 12, b"x", 1, 1).is_err(),
-        "header longer than packet"
+        sealer
+            .seal_into(&mut packet, &[0u8; 4], 12, b"x", 1, 1)
+            .is_err(),
+        "header longer than what precedes the payload"
     );
 }

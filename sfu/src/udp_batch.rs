@@ -84,7 +84,9 @@ impl SendBatch {
         self.queue.push((destination, buffer));
     }
 
-    /// Queue a datagram that `write` builds in a reused buffer (no copy). When `write`
+    /// Queue a datagram that `write` builds in a reused buffer (no copy). The buffer
+    /// still holds an earlier datagram: `write` sets its length and every byte (a
+    /// buffer that needs no zeroing first spares a pass over each datagram). When `write`
     /// returns false nothing is queued.
     pub(crate) fn push_with(
         &mut self,
@@ -92,7 +94,6 @@ impl SendBatch {
         write: impl FnOnce(&mut Vec<u8>) -> bool,
     ) {
         let mut buffer = self.spare.pop().unwrap_or_default();
-        buffer.clear();
         if write(&mut buffer) {
             self.queue.push((destination, buffer));
         } else {
