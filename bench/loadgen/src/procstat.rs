@@ -44,6 +44,18 @@ pub fn cpu_time(pid: u32) -> std::io::Result<Duration> {
     }
 }
 
+/// CPU time so far of thread `tid` of this process, to the nanosecond (the scheduler's
+/// run time, first field of `/proc/self/task/TID/schedstat`).
+pub fn own_thread_cpu_time(tid: i32) -> std::io::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))?;
+    let nanos: u64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| std::io::Error::other("unreadable schedstat"))?;
+    Ok(Duration::from_nanos(nanos))
+}
+
 fn scheduler_cpu_time(pid: u32) -> std::io::Result<Duration> {
     let pid = i32::try_from(pid).map_err(std::io::Error::other)?;
     let clock = nix::time::clock_getcpuclockid(nix::unistd::Pid::from_raw(pid))?;
@@ -154,6 +166,26 @@ mod tests {
         let pid = std::process::id();
         assert!(rss(pid).expect("rss") > 0);
         sampled_cpu_time(pid).expect("sampled cpu time");
+    }
+
+    #[test]
+    fn a_thread_s_cpu_time_is_its_own() {
+        let busy = std::thread::spawn(|| {
+            let tid = nix::unistd::gettid().as_raw();
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_millis(30) {
+                std::hint::black_box(0u64);
+            }
+            own_thread_cpu_time(tid).expect("busy thread")
+        });
+        let idle_tid = nix::unistd::gettid().as_raw();
+        let idle_before = own_thread_cpu_time(idle_tid).expect("this thread");
+        let busy_time = busy.join().expect("joined");
+        std::thread::sleep(Duration::from_millis(1));
+        let idle_time = own_thread_cpu_time(idle_tid).expect("this thread") - idle_before;
+        // Busy 30 ms of wall time (less if preempted), while this one slept.
+        assert!(busy_time > Duration::from_millis(5), "{busy_time:?}");
+        assert!(idle_time < busy_time, "{idle_time:?} vs {busy_time:?}");
     }
 
     #[test]

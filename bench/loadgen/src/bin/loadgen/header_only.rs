@@ -12,15 +12,12 @@
 //! Each packet's marker bit and RTP timestamp are checked against the ledger, and a
 //! frame's packets count only once its last packet has passed. A wrong offset (a server
 //! that skipped or renumbered packets) fails the check within a frame. On a mismatch, or a
-//! gap in the sequence numbers, str0m takes over: it is given the datagrams read since it
-//! last saw one ([`Recent`]), names them itself and NACKs what is missing, as it would
-//! have. Subscribers that simulate loss never read by header.
+//! gap in the sequence numbers, str0m takes over: it is given the latest datagrams
+//! (`read_ring.rs`), names them itself and NACKs what is missing, as it would have. Subscribers that simulate loss never read by header.
 
 use crate::publisher::FPS;
 use loadgen::ledger::Ledger;
 use loadgen::pacing::VIDEO_CLOCK_HZ;
-use std::collections::VecDeque;
-use std::time::Instant;
 
 /// What naming a packet by its header concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,76 +111,26 @@ impl HeaderOnly {
     }
 }
 
-/// The latest media datagrams read by header, kept so that str0m can be given them when
-/// it has to take over: it then knows what arrived, and NACKs only what did not.
-///
-/// Datagrams are kept in the buffers they were read into, and the oldest one's buffer is
-/// handed back for the next read: no copy per packet.
-#[derive(Debug, Default)]
-pub(crate) struct Recent {
-    /// (receive time, buffer, datagram length), oldest first. Every buffer is
-    /// [`Self::BUFFER`] bytes long.
-    datagrams: VecDeque<(Instant, Vec<u8>, usize)>,
-}
-
-impl Recent {
-    /// More than str0m's NACK window (100 packets), so after a replay its window holds
-    /// only packets it has been given.
-    pub(crate) const CAPACITY: usize = 128;
-
-    /// The size of every read buffer: more than any datagram on a 1500-byte path.
-    pub(crate) const BUFFER: usize = 2048;
-
-    /// A buffer to read datagrams into.
-    pub(crate) fn buffer() -> Vec<u8> {
-        vec![0; Self::BUFFER]
-    }
-
-    /// Keeps the datagram in `buffer[..len]`, taking `buffer` itself; `buffer` is replaced
-    /// by the oldest kept one's (or a new one), to read the next datagram into.
-    pub(crate) fn keep(&mut self, received_at: Instant, buffer: &mut Vec<u8>, len: usize) {
-        let mut spare = if self.datagrams.len() >= Self::CAPACITY {
-            self.datagrams
-                .pop_front()
-                .map_or_else(Self::buffer, |(_, b, _)| b)
-        } else {
-            Self::buffer()
-        };
-        std::mem::swap(buffer, &mut spare);
-        self.datagrams.push_back((received_at, spare, len));
-    }
-
-    /// Every kept datagram with its receive time, oldest first; the store is empty
-    /// afterwards.
-    pub(crate) fn take(&mut self) -> VecDeque<(Instant, Vec<u8>)> {
-        std::mem::take(&mut self.datagrams)
-            .into_iter()
-            .map(|(at, mut buffer, len)| {
-                buffer.truncate(len);
-                (at, buffer)
-            })
-            .collect()
-    }
-}
-
+/// RTP headers as a server sends them, for tests of header naming.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_rtp {
     use super::*;
     use loadgen::stream::{Stream, StreamConfig};
     use std::sync::Arc;
     use std::time::Instant;
 
-    const SSRC: u32 = 7;
+    pub(crate) const SSRC: u32 = 7;
     const TS_BASE: u32 = 4_000_000_000;
 
-    fn ledger() -> Ledger {
+    /// A ledger over a short generated stream (more than 100 packets).
+    pub(crate) fn ledger() -> Ledger {
         let stream = Stream::generate(&StreamConfig::default(), 90, 3).expect("stream");
         Ledger::new(Arc::new(stream), Instant::now())
     }
 
     /// The header a server would send for ledger packet `id` under `seq`, stamped as the
     /// publisher stamps its frame (from `TS_BASE`, wrapping).
-    fn header(ledger: &Ledger, ssrc: u32, seq: u16, id: usize) -> Vec<u8> {
+    pub(crate) fn header(ledger: &Ledger, ssrc: u32, seq: u16, id: usize) -> Vec<u8> {
         let packet = &ledger.stream.packets[id];
         let ticks = u64::from(packet.frame) * VIDEO_CLOCK_HZ / u64::from(FPS);
         let ts = TS_BASE.wrapping_add(ticks as u32);
@@ -195,7 +142,8 @@ mod tests {
         h
     }
 
-    fn learn(ledger: &Ledger, seq: u64, id: usize) -> HeaderOnly {
+    /// The naming str0m's delivery of packet `id` under `seq` teaches.
+    pub(crate) fn learn(ledger: &Ledger, seq: u64, id: usize) -> HeaderOnly {
         let ts = u32::from_be_bytes(
             header(ledger, SSRC, seq as u16, id)[4..8]
                 .try_into()
@@ -203,6 +151,12 @@ mod tests {
         );
         HeaderOnly::learn(SSRC, seq, ts, id as u32, ledger).expect("learned")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_rtp::{header, learn, ledger, SSRC};
+    use super::*;
 
     #[test]
     fn later_packets_are_named_across_a_sequence_wrap_with_gaps_flagged() {
@@ -267,32 +221,5 @@ mod tests {
         assert_eq!(naming.name(&datagram, &ledger), Named::Mismatch);
         // A truncated datagram is never named.
         assert_eq!(naming.name(&[0x80, 96, 0], &ledger), Named::Mismatch);
-    }
-
-    #[test]
-    fn recent_keeps_the_latest_datagrams_in_order_and_empties_on_take() {
-        let mut recent = Recent::default();
-        let now = Instant::now();
-        let mut buffer = Recent::buffer();
-        for i in 0..Recent::CAPACITY + 5 {
-            buffer[..4].copy_from_slice(&(i as u32).to_be_bytes());
-            recent.keep(now, &mut buffer, 4);
-            assert_eq!(
-                buffer.len(),
-                Recent::BUFFER,
-                "a full-size buffer to read into"
-            );
-        }
-        let kept = recent.take();
-        assert_eq!(kept.len(), Recent::CAPACITY);
-        assert_eq!(
-            kept.front().map(|(_, d)| d.as_slice()),
-            Some(&5u32.to_be_bytes()[..])
-        );
-        assert_eq!(
-            kept.back().map(|(_, d)| d.as_slice()),
-            Some(&((Recent::CAPACITY + 4) as u32).to_be_bytes()[..])
-        );
-        assert!(recent.take().is_empty());
     }
 }

@@ -7,7 +7,9 @@ mod janus;
 mod peer;
 mod peer_socket;
 mod poll_clock;
+mod polled_media;
 mod publisher;
+mod read_ring;
 mod sealcam;
 mod server;
 mod signal;
@@ -95,9 +97,12 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // Two threads for hundreds of subscribers: the generator must stay cheap per peer.
+    // One thread per CPU the generator may use (one, as `bench/run` pins it), for
+    // hundreds of subscribers: the generator must stay cheap per peer, and threads
+    // sharing a CPU only wake each other.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(threads)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

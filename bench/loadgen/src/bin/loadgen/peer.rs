@@ -1,17 +1,19 @@
 //! One subscriber's WebRTC receive loop: a str0m `Rtc` in RTP mode driven by a tokio task on
 //! its own UDP socket. Nothing is decoded: each payload is looked up in the ledger to learn
-//! which packet it is and when it was sent. Hundreds of these share the runtime's threads.
+//! which packet it is and when it was sent. Hundreds of these share the runtime's threads;
+//! once a subscriber's packets are named by header, the poll clock reads its socket.
 
-use crate::header_only::{HeaderOnly, Named, Recent};
-use crate::peer_socket::{PeerSocket, Received};
-use crate::poll_clock::PollClock;
+use crate::header_only::HeaderOnly;
+use crate::peer_socket::{Incoming, PeerSocket, Received};
+use crate::poll_clock::{on_tick_grid, PollClock};
+use crate::polled_media::{lock, Wake};
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use str0m::net::Protocol;
 use str0m::{Event, Input, Output, Rtc};
@@ -27,27 +29,15 @@ pub(crate) struct Loss {
     pub(crate) seed: u64,
 }
 
-/// What [`Peer::feed`] asks of its caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fed {
-    /// str0m was given the datagram.
-    ToStr0m,
-    /// str0m was not involved: the packet was named by its header, or dropped by the
-    /// simulated loss.
-    Aside,
-    /// Header naming stopped (a gap, or a mismatch): str0m must take over.
-    HandOver,
-}
-
 /// How a subscriber reads its media.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Reading {
     /// Seeded loss of incoming RTP (the loss scenario).
     pub(crate) loss: Option<Loss>,
-    /// Set: name media packets by their clear RTP header once the first key frame is
-    /// complete (`header_only.rs`), and from then on read the socket on this clock's ticks
-    /// instead of waking the generator per datagram (`peer_socket.rs`). Ignored with
-    /// `loss`. Unset with `loadgen --full-receive`.
+    /// Set: once the first key frame is complete, this clock reads the socket on its
+    /// ticks instead of waking the generator per datagram, and names media packets by
+    /// their clear RTP header (`polled_media.rs`, `header_only.rs`). Ignored with `loss`.
+    /// Unset with `loadgen --full-receive`.
     pub(crate) by_header: Option<Arc<PollClock>>,
     /// With `by_header`: the polled socket takes a server's segmented sends whole (UDP
     /// GRO) instead of having the kernel split them in the server's context. Unset with
@@ -137,9 +127,10 @@ impl KeyframeWatch {
 ///
 /// The SFU sends each frame's packets to a subscriber in one burst, so after a wake-up the
 /// loop drains every datagram already queued on the socket before it waits again: one
-/// task wake-up per burst rather than per packet. Once the subscriber reads by header its
-/// socket moves to the poll clock (`peer_socket.rs`), and str0m's outputs are drained
-/// only after it was given something.
+/// task wake-up per burst rather than per packet. Once str0m has named a packet after the
+/// first complete key frame, the socket moves to the poll clock, which reads and names
+/// the media itself (`polled_media.rs`); the task then wakes for str0m's timers, and when
+/// str0m has to take over.
 pub(crate) async fn drive(
     mut rtc: Rtc,
     socket: UdpSocket,
@@ -150,17 +141,16 @@ pub(crate) async fn drive(
     mut stop: watch::Receiver<bool>,
 ) -> Record {
     let loss = reading.loss;
+    let record = Arc::new(Mutex::new(record));
     let Ok(local) = socket.local_addr() else {
-        let mut record = record;
-        record.error = Some("socket has no local address".to_owned());
-        return progress.fail(record);
+        lock(&record).error = Some("socket has no local address".to_owned());
+        return progress.fail(take(&record));
     };
     let socket = match PeerSocket::new(socket) {
         Ok(socket) => socket,
         Err(e) => {
-            let mut record = record;
-            record.error = Some(format!("socket receive timestamps: {e}"));
-            return progress.fail(record);
+            lock(&record).error = Some(format!("socket receive timestamps: {e}"));
+            return progress.fail(take(&record));
         }
     };
     let mut peer = Peer {
@@ -174,14 +164,12 @@ pub(crate) async fn drive(
         keyframes: KeyframeWatch::default(),
         progress,
         last_rx: Instant::now(),
-        header_only: None,
-        recent: Recent::default(),
-        unconfirmed: Vec::new(),
+        learned: None,
         replaying: false,
         batch: Vec::new(),
         read: Vec::with_capacity(BATCH),
     };
-    let mut buf = Recent::buffer();
+    let mut buf = vec![0; MAX_DATAGRAM];
     let timer = tokio::time::sleep(std::time::Duration::ZERO);
     tokio::pin!(timer);
     // str0m's next timeout; `fed`: it was given input since its outputs were drained.
@@ -196,21 +184,34 @@ pub(crate) async fn drive(
             if !rtc.is_alive() {
                 return peer.fail("peer closed".to_owned());
             }
-            if let Some(clock) = peer.header_only.as_ref().and(reading.by_header.as_ref()) {
-                if let Err(error) = peer.socket.poll_instead(clock, reading.coalesce) {
+            if let (Some(naming), Some(clock)) = (peer.learned.take(), &reading.by_header) {
+                let record = Arc::clone(&peer.record);
+                let ledger = Arc::clone(&peer.ledger);
+                if let Err(error) =
+                    peer.socket
+                        .name_by_header(clock, reading.coalesce, naming, ledger, record)
+                {
                     return peer.fail(format!("socket to polling: {error}"));
                 }
             }
         }
-        let deadline = tokio::time::Instant::from_std(rtc_timeout);
+        let deadline = if peer.socket.is_polled() {
+            on_tick_grid(rtc_timeout, peer.ledger.epoch)
+        } else {
+            rtc_timeout
+        };
+        let deadline = tokio::time::Instant::from_std(deadline);
         if timer.deadline() != deadline {
             timer.as_mut().reset(deadline);
         }
         let outcome = tokio::select! {
             biased;
-            _ = stop.changed() => return peer.record,
-            received = peer.socket.recv(&mut buf) => match received {
-                Ok(received) => peer.burst(&mut rtc, &mut buf, Some(received)).await,
+            _ = stop.changed() => return take(&peer.record),
+            incoming = peer.socket.next(&mut buf) => match incoming {
+                Ok(Incoming::Datagram(received)) => {
+                    peer.burst(&mut rtc, &mut buf, received).await
+                }
+                Ok(Incoming::Polled) => peer.on_polled(&mut rtc).await,
                 Err(_) => Ok(false),
             },
             () = &mut timer => rtc
@@ -229,12 +230,16 @@ pub(crate) async fn drive(
 /// packets (a key frame about 27).
 const BATCH: usize = 16;
 
+/// Read buffers: more than any datagram on a 1500-byte path.
+const MAX_DATAGRAM: usize = 2048;
+
 /// One subscriber's socket and what it has recorded so far.
 struct Peer {
     socket: PeerSocket,
     local: std::net::SocketAddr,
     ledger: Arc<Ledger>,
-    record: Record,
+    /// Shared with the poll clock while it names this subscriber's packets.
+    record: Arc<Mutex<Record>>,
     loss: Option<Loss>,
     rng: Rng,
     keyframes: KeyframeWatch,
@@ -244,14 +249,10 @@ struct Peer {
     last_rx: Instant,
     /// Whether this subscriber may name packets by their header ([`Reading`]).
     header_only_allowed: bool,
-    /// Set once packets are named by their clear header.
-    header_only: Option<HeaderOnly>,
-    /// Media datagrams read by header since str0m last saw one (see [`Recent`]).
-    recent: Recent,
-    /// Packets named by header in the current frame, counted once the frame's last
-    /// packet confirms the naming: (ledger id, receive time).
-    unconfirmed: Vec<(u32, Instant)>,
-    /// True while str0m is being given `recent`: no learning until it has all of it.
+    /// What naming packets by header needs, from the latest packet str0m named; handed
+    /// to the poll clock once str0m has had every datagram read so far.
+    learned: Option<HeaderOnly>,
+    /// True while str0m is given a hand-over's datagrams: no learning until it has all.
     replaying: bool,
     /// Buffers for reading a batch of datagrams, and where each read went.
     batch: Vec<Vec<u8>>,
@@ -271,10 +272,11 @@ impl Peer {
                     if matches!(event, Event::Connected) {
                         self.progress.connected.fetch_add(1, Ordering::AcqRel);
                     }
+                    let mut record = lock(&self.record);
                     let learned = on_event(
                         event,
                         &self.ledger,
-                        &mut self.record,
+                        &mut record,
                         &mut self.keyframes,
                         self.last_rx,
                     );
@@ -283,10 +285,10 @@ impl Peer {
                     // str0m.
                     if self.header_only_allowed
                         && !self.replaying
-                        && self.header_only.is_none()
-                        && self.record.first_keyframe_at.is_some()
+                        && record.first_keyframe_at.is_some()
+                        && learned.is_some()
                     {
-                        self.header_only = learned;
+                        self.learned = learned;
                     }
                 }
                 Err(e) => return Err(format!("rtc failed: {e}")),
@@ -299,19 +301,16 @@ impl Peer {
     async fn burst(
         &mut self,
         rtc: &mut Rtc,
-        buf: &mut Vec<u8>,
-        first: Option<Received>,
+        buf: &mut [u8],
+        first: Received,
     ) -> Result<bool, String> {
-        let mut fed = false;
-        if let Some(read) = first {
-            fed |= self.handle(rtc, buf, read).await?;
-        }
+        let mut fed = self.feed(rtc, buf, first)?;
         loop {
             // Taken out of `self` while its datagrams are handled, and put back before any
             // error is returned, so the buffers are never lost.
             let mut batch = std::mem::take(&mut self.batch);
             if batch.is_empty() {
-                batch = (0..BATCH).map(|_| Recent::buffer()).collect();
+                batch = (0..BATCH).map(|_| vec![0; MAX_DATAGRAM]).collect();
             }
             let mut read = std::mem::take(&mut self.read);
             read.clear();
@@ -343,111 +342,66 @@ impl Peer {
                 // Each input's events and answers before the next input.
                 self.drain_outputs(rtc).await?;
             }
-            *fed |= self.handle(rtc, buffer, datagram).await?;
+            *fed |= self.feed(rtc, buffer, datagram)?;
         }
         Ok(())
     }
 
-    /// Feeds one datagram, and hands over to str0m if naming by header stopped. True if
-    /// str0m was given anything.
-    async fn handle(
-        &mut self,
-        rtc: &mut Rtc,
-        buf: &mut Vec<u8>,
-        read: Received,
-    ) -> Result<bool, String> {
-        let (_, source, _) = read;
-        match self.feed(rtc, buf, read)? {
-            Fed::Aside => Ok(false),
-            Fed::ToStr0m => Ok(true),
-            Fed::HandOver => {
-                self.hand_over(rtc, source).await?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// Handles the datagram `read` put in `buf`. One kept for a later hand-over moves into
-    /// [`Recent`], and `buf` becomes a recycled buffer of the same size.
-    fn feed(&mut self, rtc: &mut Rtc, buf: &mut Vec<u8>, read: Received) -> Result<Fed, String> {
+    /// Gives str0m the datagram `read` put in `buf`, unless the simulated loss drops it.
+    /// True if str0m was given it.
+    fn feed(&mut self, rtc: &mut Rtc, buf: &[u8], read: Received) -> Result<bool, String> {
         let (len, source, received_at) = read;
         self.last_rx = received_at;
         let datagram = &buf[..len];
         if is_rtp(datagram) && self.loss.is_some_and(|l| self.rng.chance(l.probability)) {
-            self.record.dropped_by_loss += 1;
-            return Ok(Fed::Aside);
-        }
-        if let Some(naming) = self.header_only.as_mut().filter(|_| is_rtp(datagram)) {
-            match naming.name(datagram, &self.ledger) {
-                Named::Packet { id, gap, frame_end } => {
-                    self.recent.keep(self.last_rx, buf, len);
-                    if gap {
-                        // str0m must see the gap to NACK it, as a real viewer would; it
-                        // names this packet itself.
-                        return Ok(Fed::HandOver);
-                    }
-                    self.unconfirmed.push((id, self.last_rx));
-                    if frame_end {
-                        self.confirm();
-                    }
-                    return Ok(Fed::Aside);
-                }
-                Named::OtherStream => {}
-                Named::Mismatch => {
-                    self.recent.keep(self.last_rx, buf, len);
-                    self.record.header_resyncs += 1;
-                    return Ok(Fed::HandOver);
-                }
-            }
+            lock(&self.record).dropped_by_loss += 1;
+            return Ok(false);
         }
         let Some(input) = datagram_input(Protocol::Udp, source, self.local, datagram) else {
-            return Ok(Fed::Aside);
+            return Ok(false);
         };
         rtc.handle_input(input)
             .map_err(|e| format!("rtc input: {e}"))?;
-        Ok(Fed::ToStr0m)
+        Ok(true)
     }
 
-    /// The frame's last packet confirmed the naming: its packets count.
-    fn confirm(&mut self) {
-        for (id, received_at) in self.unconfirmed.drain(..) {
-            on_arrival(
-                &self.ledger,
-                &mut self.record,
-                &mut self.keyframes,
-                id,
-                received_at,
-            );
+    /// The poll clock woke the task: str0m takes over, or has datagrams to read. Then
+    /// the clock names packets again from where str0m stopped.
+    async fn on_polled(&mut self, rtc: &mut Rtc) -> Result<bool, String> {
+        let Some(wake) = self.socket.take_wake() else {
+            return Ok(false);
+        };
+        let datagrams = match wake {
+            Wake::HandOver(kept) => {
+                // Any NACK check that is due runs before str0m sees the jump in sequence
+                // numbers, and the next one is 33 ms away: long after these are in.
+                rtc.handle_input(Input::Timeout(Instant::now()))
+                    .map_err(|e| format!("rtc input: {e}"))?;
+                self.replaying = true;
+                kept
+            }
+            Wake::Datagrams(datagrams) => datagrams,
+        };
+        let fed = self.give_str0m(rtc, datagrams).await;
+        self.replaying = false;
+        fed?;
+        if let Some(naming) = self.learned.take() {
+            self.socket.resume_naming(naming);
         }
+        Ok(true)
     }
 
-    /// str0m takes over: it is given every datagram read by header since it last saw one
-    /// (so its NACK window holds what arrived, and it NACKs only what did not), and it
-    /// names them itself; unconfirmed namings are dropped. Header naming resumes with
-    /// the next packet str0m delivers.
-    async fn hand_over(
+    /// Gives str0m `datagrams` (their delay counts from when they were read), one input's
+    /// outputs before the next. A datagram str0m already had is refused as a replay:
+    /// harmless.
+    async fn give_str0m(
         &mut self,
         rtc: &mut Rtc,
-        source: std::net::SocketAddr,
+        datagrams: Vec<(Instant, std::net::SocketAddr, Vec<u8>)>,
     ) -> Result<(), String> {
-        self.header_only = None;
-        self.unconfirmed.clear();
-        // Any NACK check that is due runs before str0m sees the jump in sequence numbers,
-        // and the next one is 33 ms away: long after these datagrams are in.
-        rtc.handle_input(Input::Timeout(Instant::now()))
-            .map_err(|e| format!("rtc input: {e}"))?;
-        self.replaying = true;
-        let replayed = self.replay(rtc, source).await;
-        self.replaying = false;
-        replayed
-    }
-
-    async fn replay(&mut self, rtc: &mut Rtc, source: std::net::SocketAddr) -> Result<(), String> {
-        for (received_at, datagram) in self.recent.take() {
-            // Their delay is measured from when they were read, not from now.
+        for (received_at, source, datagram) in datagrams {
             self.last_rx = received_at;
             if let Some(input) = datagram_input(Protocol::Udp, source, self.local, &datagram) {
-                // A datagram str0m already had is refused as a replay: harmless.
                 let _ = rtc.handle_input(input);
             }
             self.drain_outputs(rtc).await?;
@@ -455,10 +409,15 @@ impl Peer {
         Ok(())
     }
 
-    fn fail(mut self, error: String) -> Record {
-        self.record.error.get_or_insert(error);
-        finish(self.record, &self.progress)
+    fn fail(self, error: String) -> Record {
+        lock(&self.record).error.get_or_insert(error);
+        finish(take(&self.record), &self.progress)
     }
+}
+
+/// The record out of its lock (the poll clock may still hold the lock's other end).
+fn take(record: &Mutex<Record>) -> Record {
+    std::mem::take(&mut *lock(record))
 }
 
 /// Joins one subscriber with `connect` (the server-specific signaling) and drives it until
@@ -529,7 +488,8 @@ fn on_event(
     }
 }
 
-/// One media packet the subscriber received, named `id` in the ledger.
+/// One media packet the subscriber received through str0m, named `id` in the ledger;
+/// also watches for the first complete key frame.
 fn on_arrival(
     ledger: &Ledger,
     record: &mut Record,
@@ -537,9 +497,25 @@ fn on_arrival(
     id: u32,
     received_at: Instant,
 ) {
+    if !record_arrival(ledger, record, id, received_at) {
+        return;
+    }
+    if record.first_keyframe_at.is_none() && keyframes.on_packet(ledger, id) {
+        record.first_keyframe_at = Some(ledger.nanos(received_at));
+    }
+}
+
+/// Records the arrival of packet `id` at `received_at`: its forwarding delay, or a
+/// duplicate. True if it is the packet's first copy.
+pub(crate) fn record_arrival(
+    ledger: &Ledger,
+    record: &mut Record,
+    id: u32,
+    received_at: Instant,
+) -> bool {
     if !record.received.insert(id as usize) {
         record.duplicates += 1;
-        return;
+        return false;
     }
     let now = ledger.nanos(received_at);
     let delay_us = ledger
@@ -548,7 +524,5 @@ fn on_arrival(
     record
         .arrivals
         .push((id, u32::try_from(delay_us).unwrap_or(u32::MAX)));
-    if record.first_keyframe_at.is_none() && keyframes.on_packet(ledger, id) {
-        record.first_keyframe_at = Some(now);
-    }
+    true
 }

@@ -13,9 +13,14 @@
 //! A polled socket may also take a server's segmented sends whole (UDP GRO): on loopback
 //! the kernel otherwise splits each one back into datagrams at the receiving socket, in
 //! the sending server's context, where a NIC's segmentation offload would have cost the
-//! server nothing (docs/benchmarks.md). The socket then hands the datagrams out one by one.
+//! server nothing (docs/benchmarks.md). The clock reads it (`polled_media.rs`).
 
+use crate::header_only::HeaderOnly;
+use crate::peer::Record;
 use crate::poll_clock::{PollClock, Registration};
+use crate::polled_media::{lock, PolledMedia, Wake};
+use crate::read_ring;
+use loadgen::ledger::Ledger;
 use nix::cmsg_space;
 use nix::sys::socket::{
     recvmmsg, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg,
@@ -29,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+use tokio::sync::Notify;
 
 /// One datagram read: its length in the buffer, its sender, and when the kernel queued it
 /// on the socket.
@@ -44,13 +50,23 @@ const RECEIVE_BUFFER: usize = 1 << 20;
 pub(crate) enum PeerSocket {
     /// Registered with the runtime: a datagram wakes the task.
     Woken(UdpSocket),
-    /// In the poll clock's set, which no thread sleeps on: read when a tick finds it ready.
+    /// In the poll clock's set, which no thread sleeps on: the clock reads it on a tick
+    /// and wakes the task only when str0m must act.
     Polled {
-        socket: std::net::UdpSocket,
-        registration: Registration,
-        /// The rest of the last coalesced read, when the socket has UDP GRO on.
-        coalesced: Mutex<Coalesced>,
+        media: Arc<Mutex<PolledMedia>>,
+        /// A duplicate of the socket's descriptor, to send on without the media's lock.
+        sender: std::net::UdpSocket,
+        task: Arc<Notify>,
+        _registration: Registration,
     },
+}
+
+/// What woke the subscriber.
+pub(crate) enum Incoming {
+    /// A datagram, read into the caller's buffer.
+    Datagram(Received),
+    /// The poll clock: see [`PeerSocket::take_wake`].
+    Polled,
 }
 
 impl PeerSocket {
@@ -63,15 +79,20 @@ impl PeerSocket {
         Ok(Self::Woken(socket))
     }
 
-    /// Stops being woken: the socket leaves the runtime's epoll set. Datagrams already
-    /// queued stay queued (the polled socket is a duplicate of the same descriptor). With
-    /// `coalesce`, datagrams that arrive from now on in one segmented send are read whole.
-    pub(crate) fn poll_instead(
+    /// Stops being woken: the socket leaves the runtime's epoll set for the clock's,
+    /// which names its media with `naming` from now on. Datagrams already queued stay
+    /// queued (the polled socket is a duplicate of the same descriptor). With `coalesce`,
+    /// datagrams that arrive from now on in one segmented send are read whole.
+    pub(crate) fn name_by_header(
         &mut self,
         clock: &Arc<PollClock>,
         coalesce: bool,
+        naming: HeaderOnly,
+        ledger: Arc<Ledger>,
+        record: Arc<Mutex<Record>>,
     ) -> io::Result<()> {
         let Self::Woken(woken) = self else {
+            self.resume_naming(naming);
             return Ok(());
         };
         let polled = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
@@ -79,19 +100,49 @@ impl PeerSocket {
         if coalesce {
             setsockopt(&polled, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
         }
-        let registration = clock.register(&polled)?;
+        let sender = polled.try_clone()?;
+        let task = Arc::new(Notify::new());
+        let media = Arc::new(Mutex::new(PolledMedia::new(
+            polled,
+            naming,
+            ledger,
+            record,
+            Arc::clone(&task),
+        )));
+        let registration = clock.register(&sender, Arc::clone(&media) as _)?;
         // Dropping the runtime's socket deregisters it from the runtime.
         *self = Self::Polled {
-            socket: polled,
-            registration,
-            coalesced: Mutex::new(Coalesced::default()),
+            media,
+            sender,
+            task,
+            _registration: registration,
         };
         Ok(())
     }
 
+    /// Whether the poll clock reads the socket.
+    pub(crate) fn is_polled(&self) -> bool {
+        matches!(self, Self::Polled { .. })
+    }
+
+    /// Naming resumes (str0m named a packet after a hand-over).
+    pub(crate) fn resume_naming(&self, naming: HeaderOnly) {
+        if let Self::Polled { media, .. } = self {
+            lock(media).resume(naming);
+        }
+    }
+
+    /// What the clock woke the task for (`None`: nothing after all).
+    pub(crate) fn take_wake(&self) -> Option<Wake> {
+        match self {
+            Self::Woken(_) => None,
+            Self::Polled { media, .. } => lock(media).take_wake(recv_read),
+        }
+    }
+
     /// Reads the datagrams already queued, up to one per buffer, in one system call, and
     /// appends where each went to `received` (datagram `i` is in `buffers[i]`).
-    /// `WouldBlock` when none is queued.
+    /// `WouldBlock` when none is queued, or when the clock reads the socket.
     pub(crate) fn try_recv_many(
         &self,
         buffers: &mut [Vec<u8>],
@@ -101,57 +152,29 @@ impl PeerSocket {
             Self::Woken(s) => s.try_io(Interest::READABLE, || {
                 recv_many_stamped(s, buffers, received)
             }),
-            Self::Polled {
-                socket, coalesced, ..
-            } => {
-                let mut coalesced = coalesced.lock().map_err(|_| io::Error::other("poisoned"))?;
-                for buffer in buffers.iter_mut() {
-                    match coalesced.next(socket, buffer) {
-                        Ok(read) => received.push(read),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                if received.is_empty() {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                Ok(())
-            }
+            Self::Polled { .. } => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
-    /// Waits for a datagram: woken by the runtime, or by the poll clock's next tick that
-    /// finds one.
-    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    /// Waits for a datagram (read into `buf`), or for the poll clock's call.
+    pub(crate) async fn next(&self, buf: &mut [u8]) -> io::Result<Incoming> {
         match self {
-            Self::Woken(s) => {
-                s.async_io(Interest::READABLE, || recv_stamped(s, buf))
-                    .await
+            Self::Woken(s) => s
+                .async_io(Interest::READABLE, || recv_stamped(s, buf))
+                .await
+                .map(Incoming::Datagram),
+            Self::Polled { task, .. } => {
+                task.notified().await;
+                Ok(Incoming::Polled)
             }
-            Self::Polled {
-                socket,
-                registration,
-                coalesced,
-            } => loop {
-                // What a coalesced read left comes first: the socket may be empty.
-                let read = coalesced
-                    .lock()
-                    .map_err(|_| io::Error::other("poisoned"))?
-                    .next(socket, buf);
-                match read {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.ready().await,
-                    read => return read,
-                }
-            },
         }
     }
 
-    /// Reads a polled socket made (tests: how many datagrams one read carried).
+    /// Waits until the runtime reports the socket readable (tests).
     #[cfg(test)]
-    fn polled_reads(&self) -> u64 {
-        match self {
-            Self::Woken(_) => 0,
-            Self::Polled { coalesced, .. } => coalesced.lock().map_or(0, |c| c.reads),
+    async fn readable_for_tests(&self) {
+        if let Self::Woken(s) = self {
+            let _ = s.readable().await;
         }
     }
 
@@ -160,9 +183,19 @@ impl PeerSocket {
     pub(crate) async fn send_to(&self, datagram: &[u8], target: SocketAddr) -> io::Result<()> {
         match self {
             Self::Woken(s) => s.send_to(datagram, target).await.map(drop),
-            Self::Polled { socket, .. } => socket.send_to(datagram, target).map(drop),
+            Self::Polled { sender, .. } => sender.send_to(datagram, target).map(drop),
         }
     }
+}
+
+/// One read of a polled socket into `room`: a datagram, or with UDP GRO a whole
+/// segmented send.
+pub(crate) fn recv_read(
+    socket: &std::net::UdpSocket,
+    room: &mut [u8],
+) -> io::Result<read_ring::Received> {
+    let ((len, source, received_at), segment) = recv_coalesced(socket, room)?;
+    Ok((len, source, received_at, segment))
 }
 
 /// A socket that asks for receive timestamps for as long as it is held.
@@ -210,62 +243,6 @@ fn recv_coalesced(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<(Received
         }
     }
     Ok(((message.bytes, source, received_at), segment))
-}
-
-/// Largest read with UDP GRO on: one segmented send (an IP datagram's limit).
-const COALESCED_MAX: usize = 65_536;
-
-/// The last read of a polled socket and how much of it was handed out: a segmented send
-/// read whole (UDP GRO) is `segment`-byte datagrams back to back, the last maybe shorter.
-#[derive(Debug)]
-pub(crate) struct Coalesced {
-    data: Vec<u8>,
-    len: usize,
-    segment: usize,
-    at: usize,
-    source: SocketAddr,
-    received_at: Instant,
-    /// System calls that returned data.
-    reads: u64,
-}
-
-impl Default for Coalesced {
-    fn default() -> Self {
-        Self {
-            data: Vec::new(),
-            len: 0,
-            segment: 0,
-            at: 0,
-            source: SocketAddr::from(([0, 0, 0, 0], 0)),
-            received_at: Instant::now(),
-            reads: 0,
-        }
-    }
-}
-
-impl Coalesced {
-    /// The next datagram into `buf`: from the last read if it has more, else from a new
-    /// read of `socket` (`WouldBlock` when nothing is queued).
-    fn next(&mut self, socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Received> {
-        if self.at >= self.len {
-            self.read(socket)?;
-        }
-        let end = (self.at + self.segment).min(self.len);
-        let datagram = &self.data[self.at..end];
-        let n = datagram.len().min(buf.len());
-        buf[..n].copy_from_slice(&datagram[..n]);
-        self.at = end;
-        Ok((n, self.source, self.received_at))
-    }
-
-    fn read(&mut self, socket: &impl AsRawFd) -> io::Result<()> {
-        self.data.resize(COALESCED_MAX, 0);
-        let ((len, source, received_at), segment) = recv_coalesced(socket, &mut self.data)?;
-        (self.len, self.at, self.source, self.received_at) = (len, 0, source, received_at);
-        self.segment = segment.unwrap_or(len).max(1);
-        self.reads += 1;
-        Ok(())
-    }
 }
 
 /// [`recv_stamped`] for up to `buffers.len()` datagrams in one `recvmmsg`.
@@ -339,7 +316,7 @@ fn to_instant(at: TimeSpec) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::watch;
+    use crate::read_ring::ReadRing;
 
     async fn pair() -> (PeerSocket, std::net::UdpSocket) {
         let receiver = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
@@ -350,6 +327,13 @@ mod tests {
         (PeerSocket::new(receiver).expect("timestamps"), sender)
     }
 
+    async fn next_datagram(socket: &PeerSocket, buf: &mut [u8]) -> Received {
+        match socket.next(buf).await.expect("recv") {
+            Incoming::Datagram(received) => received,
+            Incoming::Polled => panic!("a woken socket is not polled"),
+        }
+    }
+
     /// Waits until the kernel stamps datagrams on arrival (it switches stamping on
     /// asynchronously; see [`keep_receive_timestamps_on`]): a probe read 5 ms after it was
     /// sent must be stamped at least 4 ms before the read.
@@ -358,7 +342,7 @@ mod tests {
         for _ in 0..200 {
             sender.send(b"probe").expect("send");
             tokio::time::sleep(Duration::from_millis(5)).await;
-            let (_, _, received_at) = socket.recv(&mut buf).await.expect("recv");
+            let (_, _, received_at) = next_datagram(socket, &mut buf).await;
             if received_at.elapsed() >= Duration::from_millis(4) {
                 return;
             }
@@ -375,7 +359,7 @@ mod tests {
         // Read well after it arrived: the stamp is the arrival, not the read.
         tokio::time::sleep(Duration::from_millis(30)).await;
         let mut buf = [0u8; 64];
-        let (n, source, received_at) = socket.recv(&mut buf).await.expect("recv");
+        let (n, source, received_at) = next_datagram(&socket, &mut buf).await;
         let read_at = Instant::now();
         assert_eq!(&buf[..n], b"first");
         assert_eq!(source, sender.local_addr().expect("addr"));
@@ -399,19 +383,18 @@ mod tests {
 
     #[tokio::test]
     async fn one_call_reads_every_queued_datagram_into_its_own_buffer() {
-        let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop).expect("clock");
-        let (mut socket, sender) = pair().await;
-        // Datagrams sent one by one arrive one by one, GRO or not.
-        socket.poll_instead(&clock, true).expect("to polling");
+        let (socket, sender) = pair().await;
         for payload in [&b"one"[..], b"two", b"three"] {
             sender.send(payload).expect("send");
         }
         let mut buffers = vec![vec![0u8; 64]; 16];
         let mut received = Vec::new();
-        socket
-            .try_recv_many(&mut buffers, &mut received)
-            .expect("three queued");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while received.len() < 3 {
+            assert!(Instant::now() < deadline, "the datagrams never arrived");
+            socket.readable_for_tests().await;
+            let _ = socket.try_recv_many(&mut buffers[received.len()..], &mut received);
+        }
         let payloads: Vec<&[u8]> = buffers
             .iter()
             .zip(&received)
@@ -431,32 +414,16 @@ mod tests {
         assert!(received.is_empty());
     }
 
-    #[tokio::test]
-    async fn a_polled_socket_keeps_what_was_queued_and_is_read_on_a_tick() {
-        let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop).expect("clock");
-        let (mut socket, sender) = pair().await;
-        sender.send(b"queued before").expect("send");
-        socket.poll_instead(&clock, false).expect("to polling");
-        sender.send(b"queued after").expect("send");
-        let mut buf = [0u8; 64];
-        for expected in [&b"queued before"[..], b"queued after"] {
-            let (n, ..) = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
-                .await
-                .expect("a tick reads it")
-                .expect("recv");
-            assert_eq!(&buf[..n], expected);
-        }
-    }
-
-    #[tokio::test]
-    async fn a_segmented_send_is_read_whole_then_handed_out_datagram_by_datagram() {
+    #[test]
+    fn a_segmented_send_is_read_whole_and_split_into_its_datagrams() {
         use nix::sys::socket::{sendmsg, ControlMessage};
         use std::io::IoSlice;
-        let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop).expect("clock");
-        let (mut socket, sender) = pair().await;
-        socket.poll_instead(&clock, true).expect("to polling");
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        setsockopt(&receiver, sockopt::UdpGroSegment, &true).expect("GRO");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sender
+            .connect(receiver.local_addr().expect("addr"))
+            .expect("connect");
         // Three 100-byte segments and a 40-byte tail in one send (UDP_SEGMENT), as the
         // SFU sends a frame's packets to one viewer.
         let payload: Vec<u8> = (0..340u32).map(|i| (i / 100) as u8 + 1).collect();
@@ -469,23 +436,28 @@ mod tests {
             None,
         )
         .expect("segmented send");
-        let mut buffers = vec![vec![0u8; 2048]; 16];
-        let mut received = Vec::new();
+        receiver.set_nonblocking(true).expect("nonblocking");
+        let mut ring = ReadRing::default();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while received.is_empty() {
-            assert!(Instant::now() < deadline, "the send never arrived");
-            let _ = socket.try_recv_many(&mut buffers, &mut received);
-            tokio::task::yield_now().await;
+        let read = loop {
+            match ring.read(|room| recv_read(&receiver, room)) {
+                Ok(read) => break read,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the send never arrived");
+                    std::thread::yield_now();
+                }
+                Err(e) => panic!("read: {e}"),
+            }
+        };
+        assert_eq!(read.source, sender.local_addr().expect("addr"));
+        let datagrams: Vec<&[u8]> = ring.datagrams(read).collect();
+        assert_eq!(
+            datagrams.iter().map(|d| d.len()).collect::<Vec<_>>(),
+            [100, 100, 100, 40],
+            "one read carried all four"
+        );
+        for (i, datagram) in datagrams.iter().enumerate() {
+            assert!(datagram.iter().all(|&b| usize::from(b) == i + 1), "{i}");
         }
-        let lengths: Vec<usize> = received.iter().map(|&(n, ..)| n).collect();
-        assert_eq!(lengths, [100, 100, 100, 40]);
-        for (i, (buffer, &(n, source, _))) in buffers.iter().zip(&received).enumerate() {
-            assert!(
-                buffer[..n].iter().all(|&b| usize::from(b) == i + 1),
-                "datagram {i}"
-            );
-            assert_eq!(source, sender.local_addr().expect("addr"));
-        }
-        assert_eq!(socket.polled_reads(), 1, "one read carried all four");
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The sockets sit in an epoll set that no thread ever sleeps on, so a datagram arriving
 //! wakes no one: the kernel only marks its socket ready. Every [`TICK`], one task asks that
-//! set which sockets hold datagrams (`epoll_wait` with a zero timeout) and wakes only their
-//! subscribers. A subscriber with nothing queued costs nothing, so the clock's cost grows
-//! with the ticks, not with the subscribers.
+//! set which sockets hold datagrams (`epoll_wait` with a zero timeout) and lets each of
+//! them act ([`OnTick`]: `polled_media.rs` reads and names the datagrams itself). A
+//! subscriber with nothing queued costs nothing, so the clock's cost grows with the
+//! ticks, not with the subscribers.
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use std::collections::HashMap;
@@ -12,12 +13,32 @@ use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// What a polled socket does when a tick finds datagrams on it.
+pub(crate) trait OnTick: Send + std::fmt::Debug {
+    fn on_tick(&mut self);
+}
+
+type Polled = Arc<Mutex<dyn OnTick>>;
 
 /// How often the polled sockets are read. Delays are measured from kernel receive times,
 /// so the tick only bounds how late a subscriber reacts (its NACKs, its RTCP answers).
-pub(crate) const TICK: Duration = Duration::from_millis(5);
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+
+/// `at` moved up to the next tick of a clock started with `epoch` (unless already past).
+///
+/// Why: a polled subscriber's str0m timers (reports, NACK checks) fire on the ticks too,
+/// so hundreds of subscribers wake the generator once per tick rather than each on its
+/// own; on this VM every wake from idle costs tens of µs. A timer served up to one tick
+/// late delays a report, nothing measured.
+pub(crate) fn on_tick_grid(at: Instant, epoch: Instant) -> Instant {
+    let tick = TICK.as_nanos();
+    let since = at.saturating_duration_since(epoch).as_nanos();
+    let ticks = u32::try_from(since.div_ceil(tick)).unwrap_or(u32::MAX);
+    (epoch + TICK * ticks).max(at)
+}
 
 /// Ready sockets reported per tick. Level-triggered readiness rotates, so any beyond
 /// this are reported by the next tick.
@@ -27,22 +48,24 @@ const EVENTS_PER_TICK: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct PollClock {
     epoll: Epoll,
-    waiters: Mutex<HashMap<u64, Arc<Notify>>>,
+    polled: Mutex<HashMap<u64, Polled>>,
     next_token: AtomicU64,
 }
 
 impl PollClock {
-    /// A clock that ticks until `stop` flips.
-    pub(crate) fn start(mut stop: watch::Receiver<bool>) -> io::Result<Arc<Self>> {
+    /// A clock that ticks at `epoch` + k × [`TICK`] until `stop` flips.
+    pub(crate) fn start(mut stop: watch::Receiver<bool>, epoch: Instant) -> io::Result<Arc<Self>> {
         let clock = Arc::new(Self {
             epoll: Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?,
-            waiters: Mutex::new(HashMap::new()),
+            polled: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
         });
         let ticking = Arc::clone(&clock);
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let first = on_tick_grid(Instant::now(), epoch);
+            let mut interval = tokio::time::interval_at(first.into(), TICK);
+            // A late tick does not move the grid the subscribers' timers are on.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut events = vec![EpollEvent::empty(); EVENTS_PER_TICK];
             loop {
                 tokio::select! {
@@ -55,64 +78,69 @@ impl PollClock {
         Ok(clock)
     }
 
-    /// Adds `socket`; the returned registration is woken on each tick its socket holds
-    /// datagrams. The socket leaves the set when it is closed.
-    pub(crate) fn register(self: &Arc<Self>, socket: impl AsFd) -> io::Result<Registration> {
+    /// Adds `socket`: each tick that finds datagrams on it calls `polled`. Until the
+    /// returned registration drops; the socket leaves the set when it is closed.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        socket: impl AsFd,
+        polled: Polled,
+    ) -> io::Result<Registration> {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let notify = Arc::new(Notify::new());
-        self.waiters_map().insert(token, Arc::clone(&notify));
-        // Level-triggered: a socket not drained by its subscriber is reported again.
+        self.polled_map().insert(token, polled);
+        // Level-triggered: a socket not drained is reported again.
         let event = EpollEvent::new(EpollFlags::EPOLLIN, token);
         if let Err(e) = self.epoll.add(socket, event) {
-            self.waiters_map().remove(&token);
+            self.polled_map().remove(&token);
             return Err(e.into());
         }
         Ok(Registration {
             clock: Arc::clone(self),
             token,
-            notify,
         })
     }
 
-    /// Wakes the subscriber of every socket that holds datagrams.
+    /// Lets every socket that holds datagrams act.
     fn tick(&self, events: &mut [EpollEvent]) {
         let Ok(ready) = self.epoll.wait(events, EpollTimeout::ZERO) else {
             // EINTR, or a closed set: the next tick asks again.
             return;
         };
-        let waiters = self.waiters_map();
+        // Held throughout: only a registration or its drop competes for it, and neither
+        // holds a socket's lock while it waits.
+        let polled = self.polled_map();
         for event in &events[..ready] {
-            if let Some(notify) = waiters.get(&event.data()) {
-                notify.notify_one();
+            if let Some(socket) = polled.get(&event.data()) {
+                socket
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .on_tick();
             }
         }
     }
 
-    fn waiters_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Notify>>> {
+    fn polled_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Polled>> {
         // A panicking holder cannot leave the map half-updated: each use is one call.
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+        self.polled.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// A polled socket's place in the clock's set.
-#[derive(Debug)]
 pub(crate) struct Registration {
     clock: Arc<PollClock>,
     token: u64,
-    notify: Arc<Notify>,
 }
 
-impl Registration {
-    /// Returns once a tick has found datagrams on the socket (at once if one already did
-    /// since the last call).
-    pub(crate) async fn ready(&self) {
-        self.notify.notified().await;
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.clock.waiters_map().remove(&self.token);
+        self.clock.polled_map().remove(&self.token);
     }
 }
 
@@ -120,6 +148,23 @@ impl Drop for Registration {
 mod tests {
     use super::*;
     use std::net::UdpSocket;
+    use tokio::sync::Notify;
+
+    /// Wakes a waiter on each tick that finds datagrams.
+    #[derive(Debug)]
+    struct Wakes(Arc<Notify>);
+
+    impl OnTick for Wakes {
+        fn on_tick(&mut self) {
+            self.0.notify_one();
+        }
+    }
+
+    fn register(clock: &Arc<PollClock>, socket: &UdpSocket) -> (Registration, Arc<Notify>) {
+        let notify = Arc::new(Notify::new());
+        let polled: Polled = Arc::new(Mutex::new(Wakes(Arc::clone(&notify))));
+        (clock.register(socket, polled).expect("register"), notify)
+    }
 
     fn socket() -> UdpSocket {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -130,34 +175,48 @@ mod tests {
     #[tokio::test]
     async fn a_tick_wakes_only_the_sockets_that_hold_datagrams() {
         let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop).expect("clock");
+        let clock = PollClock::start(stop, Instant::now()).expect("clock");
         let (idle, busy) = (socket(), socket());
-        let idle_ready = clock.register(&idle).expect("register");
-        let busy_ready = clock.register(&busy).expect("register");
+        let (_idle_registration, idle_ready) = register(&clock, &idle);
+        let (_busy_registration, busy_ready) = register(&clock, &busy);
         idle.send_to(b"x", busy.local_addr().expect("addr"))
             .expect("send");
-        tokio::time::timeout(Duration::from_secs(5), busy_ready.ready())
+        tokio::time::timeout(Duration::from_secs(5), busy_ready.notified())
             .await
             .expect("the socket with a datagram is woken");
         // Several ticks later the idle socket has still not been woken.
-        let idle_woken = tokio::time::timeout(TICK * 5, idle_ready.ready())
+        let idle_woken = tokio::time::timeout(TICK * 5, idle_ready.notified())
             .await
             .is_ok();
         assert!(!idle_woken, "a socket without datagrams was woken");
         // Not drained: level-triggered, so the next tick reports it again.
-        tokio::time::timeout(Duration::from_secs(5), busy_ready.ready())
+        tokio::time::timeout(Duration::from_secs(5), busy_ready.notified())
             .await
             .expect("an undrained socket is reported again");
     }
 
+    #[test]
+    fn timers_move_up_to_the_next_tick() {
+        let epoch = Instant::now();
+        assert_eq!(on_tick_grid(epoch + TICK / 3, epoch), epoch + TICK);
+        assert_eq!(on_tick_grid(epoch + TICK * 2, epoch), epoch + TICK * 2);
+        assert_eq!(
+            on_tick_grid(epoch + TICK * 2 + TICK / 2, epoch),
+            epoch + TICK * 3
+        );
+        // Before the epoch: left as it is.
+        let before = epoch.checked_sub(TICK).unwrap_or(epoch);
+        assert_eq!(on_tick_grid(before, epoch), epoch.max(before));
+    }
+
     #[tokio::test]
-    async fn a_dropped_registration_leaves_no_waiter_behind() {
+    async fn a_dropped_registration_leaves_nothing_behind() {
         let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop).expect("clock");
+        let clock = PollClock::start(stop, Instant::now()).expect("clock");
         let sock = socket();
-        let registration = clock.register(&sock).expect("register");
-        assert_eq!(clock.waiters_map().len(), 1);
+        let (registration, _) = register(&clock, &sock);
+        assert_eq!(clock.polled_map().len(), 1);
         drop(registration);
-        assert!(clock.waiters_map().is_empty());
+        assert!(clock.polled_map().is_empty());
     }
 }

@@ -6,7 +6,7 @@ use loadgen::ledger::Ledger;
 use loadgen::pacing::Pacer;
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -31,9 +31,20 @@ const PLAIN_SSRC: u32 = 0x5ea1_ca11;
 pub(crate) struct Publisher {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The thread's id (0 until it has started).
+    tid: Arc<AtomicI32>,
 }
 
 impl Publisher {
+    /// The publisher thread's CPU time so far: the camera's share of the generator, kept
+    /// apart from the viewers'.
+    pub(crate) fn cpu_time(&self) -> std::io::Result<Duration> {
+        match self.tid.load(Ordering::Acquire) {
+            0 => Ok(Duration::ZERO),
+            tid => loadgen::procstat::own_thread_cpu_time(tid),
+        }
+    }
+
     pub(crate) fn stop(mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
@@ -51,11 +62,16 @@ impl Drop for Publisher {
 fn spawn(name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Publisher {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
+    let tid = Arc::new(AtomicI32::new(0));
+    let own_tid = Arc::clone(&tid);
     let thread = std::thread::Builder::new()
         .name(name.to_owned())
-        .spawn(move || body(flag))
+        .spawn(move || {
+            own_tid.store(nix::unistd::gettid().as_raw(), Ordering::Release);
+            body(flag);
+        })
         .ok();
-    Publisher { stop, thread }
+    Publisher { stop, thread, tid }
 }
 
 /// H.264 packetization-mode 1, constrained baseline: what the camera agent sends.

@@ -44,7 +44,8 @@ pub(crate) struct StepResult {
     pub(crate) cpu_us_per_packet: f64,
     pub(crate) server_cpu_percent: f64,
     pub(crate) generator_cpu_percent: f64,
-    /// The generator's CPU per packet its subscribers received, in µs.
+    /// The generator's CPU per packet its subscribers received, in µs: its viewers'
+    /// share, the publisher's thread (the camera) apart.
     pub(crate) generator_cpu_us_per_packet: f64,
     pub(crate) rss_per_subscriber_kib: f64,
     pub(crate) loss: f64,
@@ -91,7 +92,7 @@ async fn measure(
     let rss_before = procstat::rss(pid).context("server RSS")?;
     let progress = Arc::new(Progress::default());
     let poll_clock = if plan.header_only && plan.loss.is_none() {
-        Some(PollClock::start(stop.clone()).context("poll clock")?)
+        Some(PollClock::start(stop.clone(), ledger.epoch).context("poll clock")?)
     } else {
         None
     };
@@ -126,15 +127,17 @@ async fn measure(
 
     let me = std::process::id();
     let drops0 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
-    let (cpu0, gen0, t0) = (
+    let (cpu0, gen0, camera0, t0) = (
         procstat::cpu_time(pid)?,
         procstat::cpu_time(me)?,
+        publisher.cpu_time()?,
         Instant::now(),
     );
     tokio::time::sleep(plan.measure).await;
-    let (cpu1, gen1, t1) = (
+    let (cpu1, gen1, camera1, t1) = (
         procstat::cpu_time(pid)?,
         procstat::cpu_time(me)?,
+        publisher.cpu_time()?,
         Instant::now(),
     );
     let drops1 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
@@ -166,7 +169,9 @@ async fn measure(
     result.server_cpu_percent = cpu / wall * 100.0;
     let generator_cpu = gen1.saturating_sub(gen0).as_secs_f64();
     result.generator_cpu_percent = generator_cpu / wall * 100.0;
-    result.generator_cpu_us_per_packet = generator_cpu * 1e6 / result.forwarded as f64;
+    // The viewers' share: the camera's thread is one publisher whatever the viewers.
+    let viewers_cpu = generator_cpu - camera1.saturating_sub(camera0).as_secs_f64();
+    result.generator_cpu_us_per_packet = viewers_cpu.max(0.0) * 1e6 / result.forwarded as f64;
     let joined = (plan.subscribers - result.failed).max(1) as f64;
     result.rss_per_subscriber_kib = rss_after.saturating_sub(rss_before) as f64 / 1024.0 / joined;
     Ok(result)

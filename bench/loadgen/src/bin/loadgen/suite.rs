@@ -192,7 +192,7 @@ const EFFICIENCY: [Metric; 10] = [
         Better::Context,
     ),
     (
-        "generator CPU µs / received packet",
+        "generator CPU µs / received packet (viewers, camera apart)",
         |r| r.generator_cpu_us_per_packet,
         Better::Context,
     ),
