@@ -97,6 +97,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    raise_open_file_limit();
     // One thread per CPU the generator may use (one, as `bench/run` pins it), for
     // hundreds of subscribers: the generator must stay cheap per peer, and threads
     // sharing a CPU only wake each other.
@@ -177,9 +178,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         sealcam_direct_send: !cli.str0m_send_path,
         work_dir: cli.work_dir.clone(),
     };
-    // Enough unique packets for the longest step: joining up to 1600 subscribers 10 ms
+    // Enough unique packets for the longest step: joining up to 3200 subscribers 10 ms
     // apart, connecting, warming up and measuring.
-    let seconds = 100 + sizes.warmup.as_secs() + sizes.measure.as_secs();
+    let seconds = 120 + sizes.warmup.as_secs() + sizes.measure.as_secs();
     eprintln!("[loadgen] generating {seconds} s of encrypted 2 Mbit/s H.264 …");
     let config = StreamConfig::default();
     let stream = Arc::new(Stream::generate(
@@ -209,4 +210,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Each subscriber holds two descriptors (its socket, a duplicate to send on), and the
+/// largest capacity step has 3200: more than the usual soft limit of 1024. Raised to the
+/// hard limit; a step that still runs out fails its joins with a clear error.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }
