@@ -11,13 +11,18 @@
 //!
 //! ```text
 //! PairingCode: 0x06 | 0x01 | [16] secret | [16] commitment | u64 expires_at
-//!              | [2] check = SHA-256("sealcam/v1 pairing-check" || every byte before it)[..2]
+//!              | [2] check = CRC-16/CCITT-FALSE(every byte before it), big-endian
 //! ```
 //!
 //! Those 44 bytes are written in Crockford base32 (71 symbols), in groups of 4 joined by `-`
 //! for typing, or ungrouped after `sealcam-pair:` for a QR code. Parsing ignores case, spaces
 //! and dashes and reads `O` as `0`, `I`/`L` as `1`; the check catches typing mistakes before
 //! they turn into a confusing MAC or camera mismatch.
+//!
+//! Why a CRC and not a hash: it catches every error within 16 consecutive bits, so every
+//! mistyped symbol (5 bits) and every pair of swapped neighbours (10 bits), always. The
+//! first 16 bits of SHA-256 let one typo in 65,536 through as another valid code. The
+//! check is for typing only; the commitment and the MAC are what a forger must beat.
 //!
 //! # Enrollment requests
 //!
@@ -34,7 +39,6 @@
 mod base32;
 mod enrollment;
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
@@ -50,7 +54,6 @@ pub const SECRET_LEN: usize = 16;
 /// Prefix of the QR payload.
 pub const QR_PREFIX: &str = "sealcam-pair:";
 
-const CHECK_LABEL: &[u8] = b"sealcam/v1 pairing-check";
 const CHECK_LEN: usize = 2;
 /// Symbols per group in [`PairingCode::to_base32`].
 const GROUP_LEN: usize = 4;
@@ -178,12 +181,21 @@ impl std::fmt::Debug for PairingCode {
     }
 }
 
+/// CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF, most significant bit first,
+/// as base32 writes the bits): every error confined to 16 consecutive bits changes it.
 fn checksum(bytes: &[u8]) -> [u8; CHECK_LEN] {
-    let digest = Sha256::new()
-        .chain_update(CHECK_LABEL)
-        .chain_update(bytes)
-        .finalize();
-    [digest[0], digest[1]]
+    let mut crc: u16 = 0xffff;
+    for &byte in bytes {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc.to_be_bytes()
 }
 
 #[cfg(test)]
@@ -220,6 +232,44 @@ mod tests {
             PairingCode::parse(&base32::encode(&bytes)).unwrap_err(),
             Error::PairingCodeInvalid
         );
+    }
+
+    #[test]
+    fn the_check_is_crc_16_ccitt_false() {
+        // The catalogue's check value for this CRC.
+        assert_eq!(checksum(b"123456789"), [0x29, 0xb1]);
+    }
+
+    /// The code's symbols, ungrouped, and the code they parse back to.
+    fn symbols_of(code: &PairingCode) -> Vec<u8> {
+        code.qr_payload().as_bytes()[QR_PREFIX.len()..].to_vec()
+    }
+
+    /// True if `symbols` parse as a code other than `code`.
+    fn passes_as_another(symbols: &[u8], code: &PairingCode) -> bool {
+        let text = std::str::from_utf8(symbols).expect("ASCII");
+        PairingCode::parse(text).is_ok_and(|parsed| parsed.qr_payload() != code.qr_payload())
+    }
+
+    #[test]
+    fn every_mistyped_symbol_and_every_swapped_pair_fails_the_check() {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        for _ in 0..4 {
+            let code = code();
+            let symbols = symbols_of(&code);
+            for at in 0..symbols.len() {
+                for &symbol in ALPHABET {
+                    let mut typo = symbols.clone();
+                    typo[at] = symbol;
+                    assert!(!passes_as_another(&typo, &code), "symbol {at} as {symbol}");
+                }
+                if at + 1 < symbols.len() {
+                    let mut swapped = symbols.clone();
+                    swapped.swap(at, at + 1);
+                    assert!(!passes_as_another(&swapped, &code), "swap at {at}");
+                }
+            }
+        }
     }
 
     #[test]
