@@ -54,6 +54,10 @@ struct Cli {
     /// Subscriber counts of the efficiency scenario, overriding the defaults.
     #[arg(long, value_delimiter = ',')]
     efficiency: Vec<usize>,
+    /// Subscriber counts the capacity scenario steps through, in order, overriding the
+    /// defaults (to probe one region again).
+    #[arg(long, value_delimiter = ',')]
+    capacity: Vec<usize>,
     /// The release `signaling` binary.
     #[arg(long, default_value = "target/release/signaling")]
     signaling_bin: PathBuf,
@@ -162,6 +166,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     sizes.coalesce = !cli.no_gro;
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
+    }
+    if !cli.capacity.is_empty() {
+        sizes.capacity.clone_from(&cli.capacity);
     }
     let janus_event_loops = match cli.janus_event_loops {
         Some(loops) => loops,
