@@ -30,7 +30,8 @@ pub fn normal_dependencies(
         .map_err(|e| format!("cannot run {cargo} tree: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "cargo tree -p {package} failed: {}",
+            "cargo tree -p {package} failed (it runs offline: `cargo fetch` or scripts/setup \
+             downloads every platform's crates): {}",
             String::from_utf8_lossy(&output.stderr)
         ));
     }
