@@ -23,6 +23,7 @@ use loadgen::stream::{Stream, StreamConfig};
 use server::{Kind, Setup};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
@@ -58,6 +59,12 @@ struct Cli {
     /// defaults (to probe one region again).
     #[arg(long, value_delimiter = ',')]
     capacity: Vec<usize>,
+    /// Milliseconds between two subscribers' joins in the efficiency, capacity and loss
+    /// steps (default 10). Wider spacing spreads the generator's DTLS handshakes, to find
+    /// the server's limit rather than the generator's when joining thousands. The join
+    /// storm keeps its 100 within one second.
+    #[arg(long, value_name = "MS")]
+    join_spacing_ms: Option<u64>,
     /// The release `signaling` binary.
     #[arg(long, default_value = "target/release/signaling")]
     signaling_bin: PathBuf,
@@ -170,6 +177,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if !cli.capacity.is_empty() {
         sizes.capacity.clone_from(&cli.capacity);
     }
+    if let Some(ms) = cli.join_spacing_ms {
+        sizes.join_spacing = Duration::from_millis(ms);
+    }
     let janus_event_loops = match cli.janus_event_loops {
         Some(loops) => loops,
         None => loadgen::cpulist::count(&cli.server_cpus).context("--server-cpus")?,
@@ -185,9 +195,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         sealcam_direct_send: !cli.str0m_send_path,
         work_dir: cli.work_dir.clone(),
     };
-    // Enough unique packets for the longest step: joining up to 3200 subscribers 10 ms
-    // apart, connecting, warming up and measuring.
-    let seconds = 120 + sizes.warmup.as_secs() + sizes.measure.as_secs();
+    // Enough unique packets for the longest step (joining, connecting, warming up and
+    // measuring), with a margin for the publisher's own start.
+    let seconds = sizes.longest_step().as_secs() + 30;
     eprintln!("[loadgen] generating {seconds} s of encrypted 2 Mbit/s H.264 …");
     let config = StreamConfig::default();
     let stream = Arc::new(Stream::generate(

@@ -5,6 +5,7 @@
 use crate::peer::{Loss, Progress, Reading, Record};
 use crate::poll_clock::PollClock;
 use crate::server::{Kind, Server, Setup};
+use crate::suite;
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
 use loadgen::procstat;
@@ -118,8 +119,7 @@ async fn measure(
         );
         tasks.push(tokio::spawn(task));
     }
-    let deadline =
-        Instant::now() + Duration::from_secs(60) + plan.join_spacing * plan.subscribers as u32;
+    let deadline = Instant::now() + suite::CONNECT_GRACE;
     while progress.settled() < plan.subscribers && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

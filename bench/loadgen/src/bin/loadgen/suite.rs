@@ -17,6 +17,9 @@ pub(crate) struct Sizes {
     pub(crate) loss_subscribers: usize,
     pub(crate) warmup: Duration,
     pub(crate) measure: Duration,
+    /// Time between two subscribers' joins in the efficiency, capacity and loss steps (the
+    /// join storm spreads its subscribers over one second whatever this is).
+    pub(crate) join_spacing: Duration,
     /// Subscribers read media by header on the poll clock (off with `--full-receive`):
     /// see [`crate::peer::Reading`].
     pub(crate) header_only: bool,
@@ -34,6 +37,7 @@ impl Sizes {
                 loss_subscribers: 10,
                 warmup: Duration::from_secs(1),
                 measure: Duration::from_secs(4),
+                join_spacing: SPACING,
                 header_only: true,
                 coalesce: true,
             }
@@ -48,23 +52,39 @@ impl Sizes {
                 loss_subscribers: 20,
                 warmup: Duration::from_secs(2),
                 measure: Duration::from_secs(10),
+                join_spacing: SPACING,
                 header_only: true,
                 coalesce: true,
             }
         }
+    }
+
+    /// The longest a step can take: joining its subscribers, the connect deadline after the
+    /// last join (see `step::run`), warming up and measuring. The replayed stream must not
+    /// run out before that.
+    pub(crate) fn longest_step(&self) -> Duration {
+        let most = [self.efficiency.as_slice(), self.capacity.as_slice()]
+            .concat()
+            .into_iter()
+            .chain([self.storm, self.loss_subscribers])
+            .max()
+            .unwrap_or(0);
+        self.join_spacing.max(SPACING) * most as u32 + CONNECT_GRACE + self.warmup + self.measure
     }
 }
 
 /// Loss probability of the loss scenario (issue 8: 2 %, seeded).
 const LOSS: f64 = 0.02;
 const SEED: u64 = 0x5ea1;
-/// Subscribers start 10 ms apart: 100 within one second.
+/// Subscribers start 10 ms apart by default: 100 within one second.
 const SPACING: Duration = Duration::from_millis(10);
+/// How long a step waits, after its last join, for every subscriber to connect.
+pub(crate) const CONNECT_GRACE: Duration = Duration::from_secs(60);
 
 fn plan(sizes: &Sizes, subscribers: usize) -> StepPlan {
     StepPlan {
         subscribers,
-        join_spacing: SPACING,
+        join_spacing: sizes.join_spacing,
         warmup: sizes.warmup,
         measure: sizes.measure,
         loss: None,
@@ -327,4 +347,33 @@ pub(crate) async fn loss(
     let results = each_target(targets, setup, stream, &p, "loss").await;
     let name = format!("2 % loss, {} subs", sizes.loss_subscribers);
     rows_of(&name, &results, &LOSS_METRICS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_outlasts_the_longest_step_at_any_spacing() {
+        let mut sizes = Sizes::new(false);
+        let largest = *sizes.capacity.iter().max().unwrap();
+        let joining = SPACING * largest as u32;
+        assert_eq!(
+            sizes.longest_step(),
+            joining + CONNECT_GRACE + sizes.warmup + sizes.measure
+        );
+        sizes.join_spacing = Duration::from_millis(40);
+        assert_eq!(
+            sizes.longest_step(),
+            Duration::from_millis(40) * largest as u32
+                + CONNECT_GRACE
+                + sizes.warmup
+                + sizes.measure
+        );
+        // A spacing below the default still leaves room for the storm's one second.
+        sizes.join_spacing = Duration::ZERO;
+        sizes.capacity = vec![10];
+        sizes.efficiency = vec![10];
+        assert!(sizes.longest_step() >= Duration::from_secs(1) + CONNECT_GRACE);
+    }
 }
