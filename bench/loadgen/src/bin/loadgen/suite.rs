@@ -273,6 +273,16 @@ fn passes(r: &StepResult) -> bool {
     r.failed == 0 && r.loss <= 0.01 && r.delay_p99_ms <= 50.0
 }
 
+/// How the capacity scenario ended, for the progress log: a probe that starts high (with
+/// `--capacity`) can fail its first step, which says "below", not "0".
+fn capacity_summary(steps: &[usize], best: usize) -> String {
+    match (steps.first(), steps.last()) {
+        (Some(&first), _) if best == 0 => format!("below {first} (the first step failed)"),
+        (_, Some(&last)) if best == last => format!("{best} (every step passed)"),
+        _ => best.to_string(),
+    }
+}
+
 /// Capacity: add subscribers until a step fails; the last passing count.
 pub(crate) async fn capacity(
     targets: &[Kind],
@@ -298,15 +308,10 @@ pub(crate) async fn capacity(
             }
             best = n;
         }
-        let top = sizes.capacity.last().copied().unwrap_or(0);
         eprintln!(
-            "[loadgen] capacity of {}: {best}{}",
+            "[loadgen] capacity of {}: {}",
             kind.name(),
-            if best == top {
-                " (every step passed)"
-            } else {
-                ""
-            }
+            capacity_summary(&sizes.capacity, best)
         );
         match kind {
             Kind::Sealcam => values.0 = Some(best as f64),
@@ -352,6 +357,20 @@ pub(crate) async fn loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_summary_says_below_when_the_first_step_fails() {
+        assert_eq!(
+            capacity_summary(&[3200, 3600], 0),
+            "below 3200 (the first step failed)"
+        );
+        assert_eq!(
+            capacity_summary(&[50, 100, 200], 200),
+            "200 (every step passed)"
+        );
+        assert_eq!(capacity_summary(&[50, 100, 200], 100), "100");
+        assert_eq!(capacity_summary(&[], 0), "0");
+    }
 
     #[test]
     fn the_stream_outlasts_the_longest_step_at_any_spacing() {
