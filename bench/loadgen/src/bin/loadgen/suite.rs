@@ -60,7 +60,7 @@ impl Sizes {
     }
 
     /// The longest a step can take: joining its subscribers, the connect deadline after the
-    /// last join (see `step::run`), warming up and measuring. The replayed stream must not
+    /// last join (see `step.rs`), warming up and measuring. The replayed stream must not
     /// run out before that.
     pub(crate) fn longest_step(&self) -> Duration {
         let most = [self.efficiency.as_slice(), self.capacity.as_slice()]
