@@ -5,6 +5,11 @@ use anyhow::{bail, Context as _};
 
 /// The number of distinct CPUs in a `taskset -c` list.
 pub fn count(list: &str) -> anyhow::Result<usize> {
+    Ok(cpus(list)?.len())
+}
+
+/// The distinct CPUs of a `taskset -c` list, in order.
+pub fn cpus(list: &str) -> anyhow::Result<std::collections::BTreeSet<u32>> {
     let mut cpus = std::collections::BTreeSet::new();
     for part in list.split(',').map(str::trim) {
         let (first, last) = match part.split_once('-') {
@@ -19,7 +24,7 @@ pub fn count(list: &str) -> anyhow::Result<usize> {
         }
         cpus.extend(first..=last);
     }
-    Ok(cpus.len())
+    Ok(cpus)
 }
 
 /// Above the kernel's largest CPU count (CONFIG_NR_CPUS ≤ 8192): a typo such as
@@ -39,7 +44,7 @@ fn cpu(text: &str, list: &str) -> anyhow::Result<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{count, cpus};
 
     #[test]
     fn counts_single_cpus_ranges_and_overlaps_once() {
@@ -47,6 +52,14 @@ mod tests {
         assert_eq!(count("0,2").unwrap(), 2);
         assert_eq!(count("0-3,6").unwrap(), 5);
         assert_eq!(count("1-2, 2-3").unwrap(), 3);
+    }
+
+    #[test]
+    fn lists_the_cpus_in_order() {
+        assert_eq!(
+            cpus("3,0-1").unwrap().into_iter().collect::<Vec<_>>(),
+            [0, 1, 3]
+        );
     }
 
     #[test]

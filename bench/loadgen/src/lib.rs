@@ -9,6 +9,7 @@
 pub mod cpulist;
 pub mod h264;
 pub mod ledger;
+pub mod loopback_floor;
 pub mod pacing;
 pub mod procstat;
 pub mod report;

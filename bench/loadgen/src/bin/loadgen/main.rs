@@ -104,11 +104,21 @@ struct Cli {
     /// context, instead of whole (UDP GRO, the default; see docs/benchmarks.md).
     #[arg(long)]
     no_gro: bool,
+    /// Skip measuring the loopback kernel floor (what the kernel alone charges a sender
+    /// and a receiver per datagram on this machine), printed above the table.
+    #[arg(long)]
+    no_floor: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     raise_open_file_limit();
+    // Before any server or subscriber exists, so nothing else runs on either CPU.
+    let floor = if cli.no_floor {
+        String::new()
+    } else {
+        measure_floor(&cli.server_cpus)?
+    };
     // One thread per CPU the generator may use (one, as `bench/run` pins it), for
     // hundreds of subscribers: the generator must stay cheap per peer, and threads
     // sharing a CPU only wake each other.
@@ -120,7 +130,7 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         tokio::select! {
-            result = run(cli) => result,
+            result = run(cli, floor) => result,
             // Dropping `run` drops the server it started, which kills it (kill_on_drop).
             signal = interrupted() => anyhow::bail!("stopped by {signal}; the server under test was stopped too"),
         }
@@ -144,7 +154,8 @@ async fn interrupted() -> &'static str {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the scenarios and prints the table, after `floor` (the loopback floor's table).
+async fn run(cli: Cli, floor: String) -> anyhow::Result<()> {
     let _stamping = crate::peer_socket::keep_receive_timestamps_on()
         .context("cannot enable receive timestamps")?;
     let targets: Vec<Kind> = if cli.targets.is_empty() {
@@ -220,7 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         rows.append(&mut new_rows);
     }
-    let table = report::render(&rows);
+    let table = format!("{floor}{}", report::render(&rows));
     println!("{table}");
     if let Some(path) = cli.table_out {
         std::fs::write(&path, &table)
@@ -228,6 +239,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The same run's anchor for CPU per packet (see `loadgen::loopback_floor`), sent from the
+/// first server CPU to this process's CPU, as the servers send to the subscribers. Returns
+/// the table, followed by an empty line.
+fn measure_floor(server_cpus: &str) -> anyhow::Result<String> {
+    use loadgen::loopback_floor::{measure, render, Plan, Sending};
+    let sender_cpu = loadgen::cpulist::cpus(server_cpus)
+        .context("--server-cpus")?
+        .into_iter()
+        .next()
+        .map(|cpu| cpu as usize);
+    eprintln!("[loadgen] measuring the loopback kernel floor …");
+    let mut floors = Vec::new();
+    for sending in [Sending::Singly, Sending::Segmented] {
+        let plan = Plan {
+            sending,
+            payload: FLOOR_PAYLOAD,
+            sockets: FLOOR_SOCKETS,
+            per_visit: FLOOR_PER_VISIT,
+            datagrams: FLOOR_DATAGRAMS,
+            round_every: Some(Duration::from_secs(1) / FLOOR_FRAMES_PER_SECOND),
+        };
+        let floor = measure(plan, sender_cpu)
+            .with_context(|| format!("cannot measure the loopback floor ({sending:?})"))?;
+        floors.push((plan, floor));
+    }
+    let table = render(&floors);
+    eprint!("{table}");
+    Ok(format!("{table}\n"))
+}
+
+/// A replayed packet's size on the wire, about: 1100 bytes of payload, its RTP header and
+/// extensions and the SRTP tag.
+const FLOOR_PAYLOAD: usize = 1140;
+/// As many receivers as the largest efficiency step has subscribers.
+const FLOOR_SOCKETS: usize = 400;
+/// A frame's share: what Sealcam's per-frame fan-out puts in one segmented send
+/// (`sfu_datagrams_sent_total` ÷ `sfu_send_buffers_total`, 7.0–7.5 in docs/benchmarks.md).
+const FLOOR_PER_VISIT: u16 = 7;
+/// The replayed stream's frame rate: each round of visits is a frame's fan-out.
+const FLOOR_FRAMES_PER_SECOND: u32 = 30;
+/// Enough for a stable figure: 72 frames' fan-out, about 2.4 s.
+const FLOOR_DATAGRAMS: u64 = 200_000;
 
 /// Each subscriber holds two descriptors (its socket, a duplicate to send on), and the
 /// largest capacity step has 3200: more than the usual soft limit of 1024. Raised to the
