@@ -69,8 +69,8 @@ const RECEIVE_BUFFER: usize = 1 << 20;
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// Runs `plan` from a thread pinned to `sender_cpu` (if given) to the calling thread, and
-/// reports each side's CPU per datagram. Blocks for as long as that takes (about a second
-/// for 100 000 datagrams).
+/// reports each side's CPU per datagram. Blocks for as long as that takes: with paced
+/// rounds, `datagrams ÷ (sockets × per_visit)` intervals.
 pub fn measure(plan: Plan, sender_cpu: Option<usize>) -> io::Result<Floor> {
     if plan.payload == 0 || plan.datagrams == 0 || plan.sockets == 0 || plan.per_visit == 0 {
         return Err(io::Error::other(
@@ -149,11 +149,8 @@ fn send_all(
         if left == 0 {
             break;
         }
-        if let (Some(every), true) = (plan.round_every, visit % addresses.len() == 0) {
-            // Round r is due r intervals after the start, not an interval after the last
-            // one ended: the rate holds however long a round takes.
-            let round = u32::try_from(visit / addresses.len()).unwrap_or(u32::MAX);
-            std::thread::sleep((start + every * round).saturating_duration_since(Instant::now()));
+        if let Some(due) = round_due(plan.round_every, visit, addresses.len()) {
+            std::thread::sleep((start + due).saturating_duration_since(Instant::now()));
         }
         let share = u64::from(plan.per_visit).min(left);
         let bytes = &buffer[..plan.payload * share as usize];
@@ -177,6 +174,18 @@ fn send_all(
         left -= share;
     }
     Ok(thread_cpu_time()? - before)
+}
+
+/// When visit number `visit` starts a round of `sockets` visits, how long after the start
+/// that round is due: round r is due r intervals after the start, not an interval after
+/// the last one ended, so the rate holds however long a round takes. `None` for a visit
+/// within a round, or when rounds are not paced.
+fn round_due(every: Option<Duration>, visit: usize, sockets: usize) -> Option<Duration> {
+    let every = every?;
+    if sockets == 0 || !visit.is_multiple_of(sockets) {
+        return None;
+    }
+    Some(every * u32::try_from(visit / sockets).unwrap_or(u32::MAX))
 }
 
 fn send(
@@ -321,6 +330,17 @@ mod tests {
         assert_eq!(floor.received, 14);
         let beyond = nix::sched::CpuSet::count();
         assert!(measure(plan(Sending::Singly, 1, 14), Some(beyond)).is_err());
+    }
+
+    #[test]
+    fn each_round_is_due_its_number_of_intervals_after_the_start() {
+        let every = Some(Duration::from_millis(33));
+        assert_eq!(round_due(every, 0, 400), Some(Duration::ZERO));
+        assert_eq!(round_due(every, 1, 400), None, "within a round");
+        assert_eq!(round_due(every, 399, 400), None);
+        assert_eq!(round_due(every, 400, 400), Some(Duration::from_millis(33)));
+        assert_eq!(round_due(every, 1200, 400), Some(Duration::from_millis(99)));
+        assert_eq!(round_due(None, 400, 400), None, "unpaced");
     }
 
     #[test]
