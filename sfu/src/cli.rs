@@ -58,6 +58,7 @@ pub(crate) struct FileConfig {
     metrics_bind: Option<SocketAddr>,
     direct_send: Option<bool>,
     frame_hold_ms: Option<u64>,
+    udp_buffer_bytes: Option<usize>,
 }
 
 /// Everything the binary runs with.
@@ -113,6 +114,9 @@ pub(crate) fn settings(file: &FileConfig, cli: &Cli) -> anyhow::Result<Settings>
     }
     if let Some(v) = file.frame_hold_ms {
         sfu.frame_hold = ms(v);
+    }
+    if let Some(v) = file.udp_buffer_bytes {
+        sfu.udp_buffer_bytes = v;
     }
     sfu.validate()?;
     let metrics_bind = match cli.metrics_bind.or(file.metrics_bind) {

@@ -53,6 +53,11 @@ pub struct SfuConfig {
     /// that never sets it). Each viewer's share of a frame then leaves in one segmented
     /// send. Default 5 ms; zero forwards every packet as it comes.
     pub frame_hold: Duration,
+    /// Receive and send buffer, in bytes, asked of the kernel for the UDP port: every
+    /// camera's media and every viewer's RTCP wait there while a worker is busy. The
+    /// kernel caps it at `net.core.rmem_max` / `wmem_max` unless the SFU runs as root
+    /// (a warning says so). Default 4 MiB; 0 keeps the kernel's default (about 200 KiB).
+    pub udp_buffer_bytes: usize,
 }
 
 impl Default for SfuConfig {
@@ -71,6 +76,7 @@ impl Default for SfuConfig {
             connect_timeout: Duration::from_secs(30),
             direct_send: true,
             frame_hold: Duration::from_millis(5),
+            udp_buffer_bytes: 4 << 20,
         }
     }
 }

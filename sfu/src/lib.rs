@@ -95,6 +95,7 @@ mod stun;
 mod tap;
 mod tcp;
 mod udp_batch;
+mod udp_port;
 #[cfg(target_os = "linux")]
 mod udp_sys;
 mod worker;

@@ -5,6 +5,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::udp_port::{Granted, ReceiveDrops};
 use crate::SfuError;
 
 const NAMESPACE: &str = "sfu";
@@ -38,6 +39,8 @@ pub(crate) struct Metrics {
     pub(crate) send_failures: IntCounter,
     pub(crate) send_buffers: IntCounter,
     pub(crate) first_packet_seconds: Histogram,
+    pub(crate) udp_receive_buffer_bytes: IntGauge,
+    pub(crate) udp_send_buffer_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -154,11 +157,43 @@ impl Metrics {
                 "send_buffers_total",
                 "Buffers handed to the kernel (one segmented buffer carries several datagrams)",
             )?,
+            udp_receive_buffer_bytes: gauge(
+                "udp_receive_buffer_bytes",
+                "Receive buffer the kernel granted the UDP port (as it reports it: twice the \
+                 payload room)",
+            )?,
+            udp_send_buffer_bytes: gauge(
+                "udp_send_buffer_bytes",
+                "Send buffer the kernel granted the UDP port (as it reports it)",
+            )?,
             dropped_packets,
             pauses,
             first_packet_seconds,
             registry,
         })
+    }
+
+    /// The port's buffer sizes, and its kernel drop count from now on (read at each
+    /// scrape from `port`, a duplicate of its descriptor).
+    pub(crate) fn watch_udp_port(
+        &self,
+        port: std::net::UdpSocket,
+        granted: Granted,
+    ) -> Result<(), SfuError> {
+        let bytes = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.udp_receive_buffer_bytes.set(bytes(granted.receive));
+        self.udp_send_buffer_bytes.set(bytes(granted.send));
+        let drops = IntCounter::with_opts(
+            Opts::new(
+                "udp_receive_drops_total",
+                "Datagrams the kernel dropped on the UDP port because its receive buffer was \
+                 full (see udp_buffer_bytes)",
+            )
+            .namespace(NAMESPACE),
+        )?;
+        self.registry
+            .register(Box::new(ReceiveDrops::new(port, drops)))?;
+        Ok(())
     }
 
     /// Prometheus text exposition format.

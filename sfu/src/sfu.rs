@@ -18,6 +18,7 @@ use crate::router;
 use crate::session::Side;
 use crate::tap::ForwardTap;
 use crate::tcp;
+use crate::udp_port;
 
 /// Frames from ICE-TCP connections waiting for the router.
 const TCP_FRAME_QUEUE: usize = 4096;
@@ -210,7 +211,9 @@ impl Sfu {
         config.ice_tcp = tcp_listener.is_some();
         let local_addr = socket.local_addr()?;
         let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
+        let buffers = udp_port::enlarge(&socket, config.udp_buffer_bytes);
         let metrics = Metrics::new()?;
+        metrics.watch_udp_port(socket.try_clone()?, buffers)?;
         let (events, _) = broadcast::channel(1024);
         let mut senders = Vec::with_capacity(config.workers);
         let mut receivers = Vec::with_capacity(config.workers);

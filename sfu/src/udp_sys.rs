@@ -5,7 +5,7 @@
 //! Also the router's registration of the shared socket for readability only
 //! ([`readable_only`]).
 //!
-//! This is the crate's only `unsafe` code. Every pointer handed to the kernel points
+//! One of the crate's three `unsafe` modules (with `ingest_sys` and `udp_port`). Every pointer handed to the kernel points
 //! into vectors built here or into the caller's datagrams; none of them is resized or
 //! moved until the system call has returned.
 

@@ -100,6 +100,9 @@ pub struct SfuFile {
     /// Milliseconds a camera's packets wait for the rest of their video frame (default 5;
     /// 0 forwards each packet as it comes: `sfu::SfuConfig::frame_hold`).
     pub frame_hold_ms: u64,
+    /// Receive and send buffer asked of the kernel for the SFU's UDP port, in bytes
+    /// (default 4 MiB; 0 keeps the kernel's: `sfu::SfuConfig::udp_buffer_bytes`).
+    pub udp_buffer_bytes: usize,
 }
 
 impl Default for SfuFile {
@@ -110,6 +113,7 @@ impl Default for SfuFile {
             public_ip: None,
             direct_send: true,
             frame_hold_ms: 5,
+            udp_buffer_bytes: sfu::SfuConfig::default().udp_buffer_bytes,
         }
     }
 }

@@ -25,6 +25,7 @@ pub(crate) async fn start(file: &SfuFile) -> anyhow::Result<Backend> {
         public_ip: file.public_ip,
         direct_send: file.direct_send,
         frame_hold: std::time::Duration::from_millis(file.frame_hold_ms),
+        udp_buffer_bytes: file.udp_buffer_bytes,
         ..sfu::SfuConfig::default()
     };
     let sfu = sfu::Sfu::start(config)

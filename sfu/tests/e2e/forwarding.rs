@@ -38,6 +38,14 @@ async fn byte_identical(codec: TestCodec, camera: &str, direct_send: bool) {
         "{text}"
     );
     assert!(text.contains("sfu_subscribers 3"), "{text}");
+    // The port's kernel buffer is known and nothing overflowed it.
+    assert!(text.contains("sfu_udp_receive_drops_total 0"), "{text}");
+    let receive_buffer: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sfu_udp_receive_buffer_bytes "))
+        .and_then(|v| v.parse().ok())
+        .expect("the receive buffer gauge");
+    assert!(receive_buffer > 0, "{text}");
     assert!(text.contains("sfu_first_packet_seconds_count 3"), "{text}");
     let direct = if direct_send { 3 } else { 0 };
     assert!(
