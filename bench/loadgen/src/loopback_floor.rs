@@ -12,7 +12,7 @@
 //! datagram per send (as Janus sends) or in one segmented send (UDP GSO, as Sealcam sends
 //! a viewer's share of a frame, read whole by GRO as the load generator reads it). The
 //! receiver reads the way the generator's viewers do: no thread sleeps on the sockets; on
-//! a 10 ms tick it asks an epoll set which of them hold datagrams and drains those. What
+//! the generator's tick (20 ms) it asks an epoll set which of them hold datagrams and drains those. What
 //! neither side does: crypto, RTP, RTCP, receive timestamps, `sendmmsg` batching.
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -61,7 +61,7 @@ pub struct Floor {
 }
 
 /// The load generator's tick (its poll clock's).
-const TICK: Duration = Duration::from_millis(10);
+const TICK: Duration = crate::POLL_TICK;
 /// Room in each receiving socket for what arrives between two ticks, as the generator's
 /// sockets have. Raised past `rmem_max` where allowed (root), else as far as allowed.
 const RECEIVE_BUFFER: usize = 1 << 20;

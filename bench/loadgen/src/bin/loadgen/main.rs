@@ -90,7 +90,7 @@ struct Cli {
     /// By default, after its first complete key frame, a subscriber names media packets by
     /// their clear RTP header (checked against the ledger's marker bits and timestamps;
     /// str0m takes over on a gap or a mismatch and NACKs as usual) and its socket is read
-    /// on a 10 ms clock with kernel receive times (see docs/benchmarks.md). Joins and the
+    /// on a 20 ms clock with kernel receive times (see docs/benchmarks.md). Joins and the
     /// loss scenario always use str0m's full path.
     #[arg(long)]
     full_receive: bool,

@@ -23,9 +23,8 @@ pub(crate) trait OnTick: Send + std::fmt::Debug {
 
 type Polled = Arc<Mutex<dyn OnTick>>;
 
-/// How often the polled sockets are read. Delays are measured from kernel receive times,
-/// so the tick only bounds how late a subscriber reacts (its NACKs, its RTCP answers).
-pub(crate) const TICK: Duration = Duration::from_millis(10);
+/// How often the polled sockets are read ([`loadgen::POLL_TICK`] says why so often).
+pub(crate) const TICK: Duration = loadgen::POLL_TICK;
 
 /// `at` moved up to the next tick of a clock started with `epoch` (unless already past).
 ///

@@ -23,9 +23,13 @@ pub(crate) const CAMERA: &str = "bench-cam";
 /// A fixed bench-only secret (≥ 32 bytes); the server listens on loopback only.
 pub(crate) const SECRET: &str = "loadgen-bench-secret-not-for-production-use-0123456789";
 
+/// Extra `[sfu]` keys for the server under test, `;` between them (as the browser tests
+/// read it): an A/B of one setting in the same conditions, e.g. `udp_buffer_bytes = 0`.
+const EXTRA_SFU_KEYS: &str = "SEALCAM_SFU_TOML";
+
 /// Writes the signaling config: loopback HTTP on `port`, SFU on a loopback UDP port (with
-/// its direct send path or, for comparison, str0m's), and connection limits high enough
-/// for the largest scenario.
+/// its direct send path or, for comparison, str0m's, and any keys of [`EXTRA_SFU_KEYS`]),
+/// and connection limits high enough for the largest scenario.
 pub(crate) fn write_config(
     dir: &Path,
     port: u16,
@@ -33,11 +37,16 @@ pub(crate) fn write_config(
 ) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("signaling.toml");
-    let text = format!(
+    let mut text = format!(
         "listen = \"127.0.0.1:{port}\"\nstatic_dir = \"{}\"\nmax_connections = 5000\n\n\
          [sfu]\nbind = \"127.0.0.1:0\"\ndirect_send = {direct_send}\n",
         dir.display()
     );
+    let extra = std::env::var(EXTRA_SFU_KEYS).unwrap_or_default();
+    for key in extra.split(';').map(str::trim).filter(|k| !k.is_empty()) {
+        text.push_str(key);
+        text.push('\n');
+    }
     std::fs::write(&path, text)?;
     Ok(path)
 }
