@@ -5,6 +5,8 @@ use prometheus::{
     TextEncoder,
 };
 
+use std::sync::Weak;
+
 use crate::udp_port::{Granted, ReceiveDrops};
 use crate::SfuError;
 
@@ -174,10 +176,10 @@ impl Metrics {
     }
 
     /// The port's buffer sizes, and its kernel drop count from now on (read at each
-    /// scrape from `port`, a duplicate of its descriptor).
+    /// scrape from `port`, a duplicate of its descriptor, while it is open).
     pub(crate) fn watch_udp_port(
         &self,
-        port: std::net::UdpSocket,
+        port: Weak<std::net::UdpSocket>,
         granted: Granted,
     ) -> Result<(), SfuError> {
         let bytes = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);

@@ -189,6 +189,9 @@ pub struct Sfu {
     threads: Vec<JoinHandle<()>>,
     router_task: tokio::task::JoinHandle<()>,
     tcp_task: Option<tokio::task::JoinHandle<()>>,
+    /// The descriptor the drop-count metric reads (weakly, so that a handle or a registry
+    /// kept after shutdown does not keep the port bound).
+    _watched_port: Arc<UdpSocket>,
 }
 
 impl Sfu {
@@ -213,7 +216,8 @@ impl Sfu {
         let candidate = SocketAddr::new(config.advertised_ip(local_addr), local_addr.port());
         let buffers = udp_port::enlarge(&socket, config.udp_buffer_bytes);
         let metrics = Metrics::new()?;
-        metrics.watch_udp_port(socket.try_clone()?, buffers)?;
+        let watched_port = Arc::new(socket.try_clone()?);
+        metrics.watch_udp_port(Arc::downgrade(&watched_port), buffers)?;
         let (events, _) = broadcast::channel(1024);
         let mut senders = Vec::with_capacity(config.workers);
         let mut receivers = Vec::with_capacity(config.workers);
@@ -278,6 +282,7 @@ impl Sfu {
             threads,
             router_task,
             tcp_task,
+            _watched_port: watched_port,
         })
     }
 

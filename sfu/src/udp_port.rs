@@ -16,6 +16,7 @@
 use std::io;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Weak;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -70,9 +71,10 @@ pub(crate) fn enlarge(socket: &UdpSocket, wanted: usize) -> Granted {
 
 /// Datagrams the kernel dropped on the port because its receive buffer was full, read
 /// from the socket at each scrape (`sfu_udp_receive_drops_total`). Nothing else shows
-/// that loss: it happens before the SFU sees the datagram.
+/// that loss: it happens before the SFU sees the datagram. Once the SFU has closed the
+/// socket the count stays where it was.
 pub(crate) struct ReceiveDrops {
-    socket: UdpSocket,
+    socket: Weak<UdpSocket>,
     counter: IntCounter,
     /// The socket's count at the last scrape.
     seen: AtomicU64,
@@ -81,9 +83,10 @@ pub(crate) struct ReceiveDrops {
 impl ReceiveDrops {
     /// `counter` (not registered: this collector is) counting for `socket`, a duplicate
     /// of the port's descriptor, from now on.
-    pub(crate) fn new(socket: UdpSocket, counter: IntCounter) -> Self {
+    pub(crate) fn new(socket: Weak<UdpSocket>, counter: IntCounter) -> Self {
+        let seen = socket.upgrade().and_then(|s| sys::drops(&s).ok());
         Self {
-            seen: AtomicU64::new(sys::drops(&socket).unwrap_or(0)),
+            seen: AtomicU64::new(seen.unwrap_or(0)),
             socket,
             counter,
         }
@@ -96,7 +99,7 @@ impl Collector for ReceiveDrops {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        if let Ok(now) = sys::drops(&self.socket) {
+        if let Some(now) = self.socket.upgrade().and_then(|s| sys::drops(&s).ok()) {
             let before = self.seen.swap(now, Ordering::Relaxed);
             self.counter.inc_by(now.saturating_sub(before));
         }
@@ -312,13 +315,18 @@ mod tests {
         let before = sys::drops(&port).expect("drop count");
         assert!(before > 0, "the tiny buffer overflowed");
         let counter = IntCounter::new("drops", "test").expect("counter");
-        let drops = ReceiveDrops::new(port.try_clone().expect("dup"), counter);
+        let watched = std::sync::Arc::new(port.try_clone().expect("dup"));
+        let drops = ReceiveDrops::new(std::sync::Arc::downgrade(&watched), counter);
         assert_eq!(counted(&drops), 0);
         flood(50);
         let after = sys::drops(&port).expect("drop count");
         assert!(after > before, "more datagrams were dropped");
         assert_eq!(counted(&drops), after - before);
         // A scrape with nothing new adds nothing.
+        assert_eq!(counted(&drops), after - before);
+        // Closed by the SFU: the metric keeps its count and holds no descriptor.
+        drop(watched);
+        flood(50);
         assert_eq!(counted(&drops), after - before);
     }
 }

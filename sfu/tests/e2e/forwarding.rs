@@ -146,3 +146,26 @@ async fn viewers_are_not_asked_for_transport_cc_feedback() {
     );
     sfu.shutdown().await;
 }
+
+/// Whatever outlives the SFU (a handle signaling kept, its metrics registry) does not
+/// keep its UDP port bound: a restarted SFU gets the same port.
+#[tokio::test]
+async fn a_handle_kept_after_shutdown_does_not_hold_the_port() {
+    let sfu = start_sfu_with(SfuConfig {
+        ice_tcp: false,
+        ..loopback_config()
+    })
+    .await;
+    let addr = sfu.local_addr();
+    let handle = sfu.handle();
+    sfu.shutdown().await;
+    // The router's task lets go of its socket once the runtime has cancelled it.
+    wait_until("the port is free again", DEADLINE, || {
+        std::net::UdpSocket::bind(addr).is_ok()
+    })
+    .await;
+    // The kept handle still answers, with the drop count the port had.
+    assert!(handle
+        .metrics_text()
+        .contains("sfu_udp_receive_drops_total 0"));
+}
