@@ -142,7 +142,8 @@ fn ask(socket: &UdpSocket, direction: Direction, wanted: usize) -> io::Result<()
 
 #[cfg(target_os = "linux")]
 mod sys {
-    //! `setsockopt` / `getsockopt` of one `int` option: the only `unsafe` here.
+    //! `setsockopt` / `getsockopt`: the only `unsafe` here (also used by
+    //! [`crate::udp_sys`] for its one option query).
     #![allow(unsafe_code)]
 
     use super::Direction;
@@ -189,49 +190,59 @@ mod sys {
 
     /// The socket's drop count (`SO_MEMINFO`, `SK_MEMINFO_DROPS`).
     pub(super) fn drops(socket: &UdpSocket) -> io::Result<u64> {
-        // Up to and including the drop count: older kernels report fewer fields.
-        let mut info = [0u32; libc::SK_MEMINFO_DROPS as usize + 1];
-        let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
-        // SAFETY: `info` and `len` are live locals; the kernel writes at most `len` bytes.
-        let rc = unsafe {
-            libc::getsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_MEMINFO,
-                info.as_mut_ptr().cast(),
-                &raw mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let at = libc::SK_MEMINFO_DROPS as usize;
-        if (len as usize) < (at + 1) * std::mem::size_of::<u32>() {
-            return Err(io::Error::other("the kernel reports no drop count"));
-        }
-        Ok(u64::from(info[at]))
+        // Up to and including the drop count (u32 fields): older kernels report fewer.
+        const FIELD: usize = std::mem::size_of::<u32>();
+        let at = libc::SK_MEMINFO_DROPS as usize * FIELD;
+        let mut info = [0u8; (libc::SK_MEMINFO_DROPS as usize + 1) * FIELD];
+        let len = get_option(socket, libc::SOL_SOCKET, SO_MEMINFO, &mut info)?;
+        let drops = info
+            .get(at..at + FIELD)
+            .filter(|_| len >= at + FIELD)
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| io::Error::other("the kernel reports no drop count"))?;
+        Ok(u64::from(u32::from_ne_bytes(drops)))
     }
 
     pub(super) fn get(socket: &UdpSocket, direction: Direction) -> io::Result<usize> {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are live locals of the sizes the call is told about.
+        let mut value = [0u8; std::mem::size_of::<libc::c_int>()];
+        get_option(
+            socket,
+            libc::SOL_SOCKET,
+            option(direction, false),
+            &mut value,
+        )?;
+        Ok(usize::try_from(libc::c_int::from_ne_bytes(value)).unwrap_or(0))
+    }
+
+    /// `getsockopt` into `value`; how many of its bytes the kernel wrote.
+    pub(crate) fn get_option(
+        socket: &UdpSocket,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: &mut [u8],
+    ) -> io::Result<usize> {
+        let mut len = libc::socklen_t::try_from(value.len()).unwrap_or(libc::socklen_t::MAX);
+        // SAFETY: `value` is a live, exclusively borrowed buffer of at least `len` bytes
+        // (any bytes are valid in it) and the kernel writes at most `len`.
         let rc = unsafe {
             libc::getsockopt(
                 socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option(direction, false),
-                (&raw mut value).cast(),
+                level,
+                name,
+                value.as_mut_ptr().cast(),
                 &raw mut len,
             )
         };
         if rc == 0 {
-            Ok(usize::try_from(value).unwrap_or(0))
+            Ok(len as usize)
         } else {
             Err(io::Error::last_os_error())
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+pub(crate) use sys::get_option;
 
 #[cfg(not(target_os = "linux"))]
 mod sys {

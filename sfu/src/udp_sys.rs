@@ -56,19 +56,8 @@ pub(crate) struct Outcome {
 
 /// True when the kernel knows `UDP_SEGMENT` for this socket.
 pub(crate) fn segmentation_supported(socket: &UdpSocket) -> bool {
-    let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are live locals of the sizes the call is told about.
-    let rc = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_UDP,
-            UDP_SEGMENT,
-            (&raw mut value).cast(),
-            &raw mut len,
-        )
-    };
-    rc == 0
+    let mut value = [0u8; std::mem::size_of::<libc::c_int>()];
+    crate::udp_port::get_option(socket, libc::SOL_UDP, UDP_SEGMENT, &mut value).is_ok()
 }
 
 /// One `UDP_SEGMENT` control message: the header, then its u16 at `CMSG_DATA`, padded

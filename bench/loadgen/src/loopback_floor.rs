@@ -12,8 +12,9 @@
 //! datagram per send (as Janus sends) or in one segmented send (UDP GSO, as Sealcam sends
 //! a viewer's share of a frame, read whole by GRO as the load generator reads it). The
 //! receiver reads the way the generator's viewers do: no thread sleeps on the sockets; on
-//! the generator's tick (20 ms) it asks an epoll set which of them hold datagrams and drains those. What
-//! neither side does: crypto, RTP, RTCP, receive timestamps, `sendmmsg` batching.
+//! the generator's tick (20 ms) it asks an epoll set which of them hold datagrams and
+//! drains those. What neither side does: crypto, RTP, RTCP, receive timestamps,
+//! `sendmmsg` batching.
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::socket::{sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, SockaddrIn};
