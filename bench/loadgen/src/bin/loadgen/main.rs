@@ -3,6 +3,7 @@
 //! to a core other than the server's.
 
 mod header_only;
+mod heap;
 mod janus;
 mod peer;
 mod peer_socket;
@@ -24,6 +25,10 @@ use server::{Kind, Setup};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Counts the heap, for the generator's memory per subscriber (`heap.rs`).
+#[global_allocator]
+static ALLOCATOR: heap::Counting = heap::Counting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {

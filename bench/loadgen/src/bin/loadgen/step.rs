@@ -2,6 +2,7 @@
 //! rate, a warm-up, then a measurement window over which server CPU, RSS, loss, delay and
 //! frame completeness are taken. Every scenario is made of steps.
 
+use crate::heap;
 use crate::peer::{Loss, Progress, Reading, Record};
 use crate::poll_clock::PollClock;
 use crate::server::{Kind, Server, Setup};
@@ -49,6 +50,9 @@ pub(crate) struct StepResult {
     /// share, the publisher's thread (the camera) apart.
     pub(crate) generator_cpu_us_per_packet: f64,
     pub(crate) rss_per_subscriber_kib: f64,
+    /// The generator's heap growth over the joins, per subscriber (`heap.rs`): what one
+    /// of its viewers costs in memory, next to what the server spends on it.
+    pub(crate) generator_heap_per_subscriber_kib: f64,
     pub(crate) loss: f64,
     pub(crate) delay_p50_ms: f64,
     pub(crate) delay_p99_ms: f64,
@@ -90,7 +94,9 @@ async fn measure(
     // Let the publisher connect and the first key frame pass through the server.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let pid = server.pid();
+    let me = std::process::id();
     let rss_before = procstat::rss(pid).context("server RSS")?;
+    let generator_heap_before = heap::held();
     let progress = Arc::new(Progress::default());
     let poll_clock = if plan.header_only && plan.loss.is_none() {
         Some(PollClock::start(stop.clone(), ledger.epoch).context("poll clock")?)
@@ -125,7 +131,6 @@ async fn measure(
     }
     tokio::time::sleep(plan.warmup).await;
 
-    let me = std::process::id();
     let drops0 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
     let (cpu0, gen0, camera0, t0) = (
         procstat::cpu_time(pid)?,
@@ -142,6 +147,7 @@ async fn measure(
     );
     let drops1 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
     let rss_after = procstat::rss(pid).context("server RSS")?;
+    let generator_heap_after = heap::held();
     server.save_metrics().await;
     tokio::time::sleep(TAIL).await;
     let _ = stop_tx.send(true);
@@ -174,6 +180,8 @@ async fn measure(
     result.generator_cpu_us_per_packet = viewers_cpu.max(0.0) * 1e6 / result.forwarded as f64;
     let joined = (plan.subscribers - result.failed).max(1) as f64;
     result.rss_per_subscriber_kib = rss_after.saturating_sub(rss_before) as f64 / 1024.0 / joined;
+    result.generator_heap_per_subscriber_kib =
+        generator_heap_after.saturating_sub(generator_heap_before) as f64 / 1024.0 / joined;
     Ok(result)
 }
 
