@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -16,6 +17,9 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long any single signaling step may take on a loaded machine.
 const STEP: Duration = Duration::from_secs(20);
+
+/// Bytes the WebSocket reads at a time; longer messages still arrive whole.
+const READ_BUFFER: usize = 4096;
 
 /// An authenticated signaling session.
 #[derive(Debug)]
@@ -27,8 +31,11 @@ impl Signal {
     /// Connects to `ws://addr/ws` and authenticates with `token`.
     pub(crate) async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Self> {
         let url = format!("ws://{addr}/ws");
-        // Nagle off, as a browser has it.
-        let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
+        // Nagle off, as a browser has it. A small read buffer: tungstenite's default of
+        // 128 KiB, allocated per connection, was a fifth of a viewer's heap here, and
+        // signaling's messages are a few KiB (signaling reads with 4 KiB too).
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
         let (ws, _) = tokio::time::timeout(STEP, connect)
             .await
             .context("signaling connect timed out")?
