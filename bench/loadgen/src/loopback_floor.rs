@@ -15,6 +15,9 @@
 //! the generator's tick (20 ms) it asks an epoll set which of them hold datagrams and
 //! drains those. What neither side does: crypto, RTP, RTCP, receive timestamps,
 //! `sendmmsg` batching.
+//!
+//! A third plan reads every receiver's share from one shared socket: the floor a cheaper
+//! generator could reach, not what the generator does today.
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::socket::{sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, SockaddrIn};
@@ -33,13 +36,25 @@ pub enum Sending {
     Segmented,
 }
 
+/// Where the receivers' datagrams queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiving {
+    /// One socket per receiver, as each of the generator's viewers has.
+    SocketEach,
+    /// One socket that every receiver's share is sent to: the floor of a generator whose
+    /// viewers shared one socket (each at its own address), which the kernel charges less
+    /// per datagram: one queue to read, no readiness to poll per viewer.
+    OneShared,
+}
+
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     pub sending: Sending,
+    pub receiving: Receiving,
     /// Bytes per datagram.
     pub payload: usize,
-    /// Receiving sockets, visited in turn.
+    /// Receivers, visited in turn.
     pub sockets: usize,
     /// Datagrams each visit gives a socket (a frame's share).
     pub per_visit: u16,
@@ -79,12 +94,16 @@ pub fn measure(plan: Plan, sender_cpu: Option<usize>) -> io::Result<Floor> {
         ));
     }
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?;
-    let mut receivers = Vec::with_capacity(plan.sockets);
-    for token in 0..plan.sockets as u64 {
+    let (socket_count, room) = match plan.receiving {
+        Receiving::SocketEach => (plan.sockets, RECEIVE_BUFFER),
+        Receiving::OneShared => (1, RECEIVE_BUFFER.saturating_mul(plan.sockets)),
+    };
+    let mut receivers = Vec::with_capacity(socket_count);
+    for token in 0..socket_count as u64 {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;
-        if setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
-            setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)?;
+        if setsockopt(&socket, sockopt::RcvBufForce, &room).is_err() {
+            setsockopt(&socket, sockopt::RcvBuf, &room).map_err(io::Error::from)?;
         }
         if plan.sending == Sending::Segmented {
             setsockopt(&socket, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
@@ -94,10 +113,16 @@ pub fn measure(plan: Plan, sender_cpu: Option<usize>) -> io::Result<Floor> {
             .map_err(io::Error::from)?;
         receivers.push(socket);
     }
+    // A shared socket is every receiver's destination. Real viewers sharing one would
+    // each have an address of their own; the kernel's cost per datagram is the same.
     let destinations = receivers
         .iter()
         .map(UdpSocket::local_addr)
-        .collect::<io::Result<Vec<_>>>()?;
+        .collect::<io::Result<Vec<_>>>()?
+        .into_iter()
+        .cycle()
+        .take(plan.sockets)
+        .collect::<Vec<_>>();
     let sender = UdpSocket::bind("127.0.0.1:0")?;
     let sending_thread = std::thread::Builder::new()
         .name("floor-send".into())
@@ -273,8 +298,12 @@ pub fn render(floors: &[(Plan, Floor)]) -> String {
             Sending::Singly => "one per send",
             Sending::Segmented => "in one segmented send (GSO, read whole by GRO)",
         };
+        let receivers = match plan.receiving {
+            Receiving::SocketEach => "sockets",
+            Receiving::OneShared => "viewers sharing one socket",
+        };
         out.push_str(&format!(
-            "| {} sockets, {} {}-byte datagrams each in turn{}, {how} | {:.2} | {:.2} |\n",
+            "| {} {receivers}, {} {}-byte datagrams each in turn{}, {how} | {:.2} | {:.2} |\n",
             plan.sockets,
             plan.per_visit,
             plan.payload,
@@ -296,6 +325,7 @@ mod tests {
     fn plan(sending: Sending, sockets: usize, datagrams: u64) -> Plan {
         Plan {
             sending,
+            receiving: Receiving::SocketEach,
             payload: 1140,
             sockets,
             per_visit: 7,
@@ -319,6 +349,22 @@ mod tests {
         let floor = measure(plan(Sending::Segmented, 10, 153), None).expect("floor");
         assert_eq!(floor.received, 153);
         assert!(floor.send_us > 0.0 && floor.receive_us > 0.0, "{floor:?}");
+    }
+
+    #[test]
+    fn a_shared_socket_receives_every_viewers_share() {
+        let shared = Plan {
+            receiving: Receiving::OneShared,
+            ..plan(Sending::Segmented, 10, 153)
+        };
+        let floor = measure(shared, None).expect("floor");
+        assert_eq!(floor.received, 153);
+        assert!(floor.send_us > 0.0 && floor.receive_us > 0.0, "{floor:?}");
+        let table = render(&[(shared, floor)]);
+        assert!(
+            table.contains("| 10 viewers sharing one socket, 7 "),
+            "{table}"
+        );
     }
 
     #[test]

@@ -249,7 +249,7 @@ async fn run(cli: Cli, floor: String) -> anyhow::Result<()> {
 /// first server CPU to this process's CPU, as the servers send to the subscribers. Returns
 /// the table, followed by an empty line.
 fn measure_floor(server_cpus: &str) -> anyhow::Result<String> {
-    use loadgen::loopback_floor::{measure, render, Plan, Sending};
+    use loadgen::loopback_floor::{measure, render, Plan, Receiving, Sending};
     let sender_cpu = loadgen::cpulist::cpus(server_cpus)
         .context("--server-cpus")?
         .into_iter()
@@ -257,17 +257,23 @@ fn measure_floor(server_cpus: &str) -> anyhow::Result<String> {
         .map(|cpu| cpu as usize);
     eprintln!("[loadgen] measuring the loopback kernel floor …");
     let mut floors = Vec::new();
-    for sending in [Sending::Singly, Sending::Segmented] {
+    for (sending, receiving) in [
+        (Sending::Singly, Receiving::SocketEach),
+        (Sending::Segmented, Receiving::SocketEach),
+        (Sending::Segmented, Receiving::OneShared),
+    ] {
         let plan = Plan {
             sending,
+            receiving,
             payload: FLOOR_PAYLOAD,
             sockets: FLOOR_SOCKETS,
             per_visit: FLOOR_PER_VISIT,
             datagrams: FLOOR_DATAGRAMS,
             round_every: Some(Duration::from_secs(1) / FLOOR_FRAMES_PER_SECOND),
         };
-        let floor = measure(plan, sender_cpu)
-            .with_context(|| format!("cannot measure the loopback floor ({sending:?})"))?;
+        let floor = measure(plan, sender_cpu).with_context(|| {
+            format!("cannot measure the loopback floor ({sending:?}, {receiving:?})")
+        })?;
         floors.push((plan, floor));
     }
     let table = render(&floors);
