@@ -10,7 +10,9 @@
 //! - [`Sfu::start`] binds **one UDP port** for all peers. A router task reads it and
 //!   hands each datagram to the worker thread that owns the peer (by the ICE ufrag in
 //!   STUN checks, then by source address). With one worker, the worker reads the port
-//!   itself and sleeps on it (`ingest.rs`): one thread wake-up per burst, not two.
+//!   itself and sleeps on it (`ingest.rs`): one thread wake-up per burst, not two. A
+//!   datagram routed to a peer that worker has not taken from its channel yet (a new
+//!   viewer's first check) is kept until it has (`early.rs`).
 //! - Peers are **sharded over worker threads** (default one per core). A publisher's
 //!   packet becomes an `Arc` that its worker sends to every worker hosting subscribers of
 //!   that camera: channels, no locks on the packet path.
@@ -65,6 +67,7 @@ pub mod cache;
 mod config;
 mod direct_send;
 mod directory;
+mod early;
 mod error;
 mod fanout;
 pub mod forward;

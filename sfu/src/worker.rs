@@ -18,6 +18,7 @@ use str0m::{Input, Rtc, RtcError};
 use crate::cache::KeyframeCache;
 use crate::direct_send::{DirectSender, RtxStream};
 use crate::directory::Route;
+use crate::early::EarlyDatagrams;
 use crate::ingest::PortReader;
 use crate::packet::{CodecKey, MediaPacket};
 use crate::peer::{Peer, PeerOutput, Role};
@@ -91,6 +92,8 @@ pub(crate) struct Worker {
     started: Instant,
     pub(crate) peers: HashMap<SessionId, Peer>,
     pub(crate) feeds: HashMap<Arc<str>, Feed>,
+    /// Datagrams routed to peers this worker has not been given yet ([`crate::early`]).
+    pub(crate) early: EarlyDatagrams,
 }
 
 /// Start worker `index` on its own named thread.
@@ -114,6 +117,7 @@ pub(crate) fn spawn(
                 started: Instant::now(),
                 peers: HashMap::new(),
                 feeds: HashMap::new(),
+                early: EarlyDatagrams::default(),
             }
             .run();
         })
@@ -308,6 +312,16 @@ impl Worker {
             },
         );
         self.drive(new.session, |_| Ok(()));
+        for early in self.early.take(new.session) {
+            self.on_datagram(
+                early.session,
+                early.proto,
+                early.source,
+                early.destination,
+                &early.data,
+                early.at,
+            );
+        }
     }
 
     pub(crate) fn feed(&mut self, camera: &Arc<str>) -> &mut Feed {

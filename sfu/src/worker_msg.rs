@@ -9,6 +9,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::Input;
 
 use crate::directory::Route;
+use crate::early::EarlyDatagram;
 use crate::packet::MediaPacket;
 use crate::tcp::TcpLink;
 use crate::worker::{NewPeer, Worker};
@@ -120,6 +121,18 @@ impl Worker {
         data: &[u8],
         at: Instant,
     ) {
+        if !self.peers.contains_key(&session) {
+            // Routed, so the peer is on its way to this worker (or just closed).
+            self.early.keep(EarlyDatagram {
+                session,
+                proto,
+                source,
+                destination,
+                data: data.to_vec(),
+                at,
+            });
+            return;
+        }
         self.drive(session, |peer| {
             let Ok(contents) = data.try_into() else {
                 return Ok(());

@@ -46,7 +46,24 @@ pub struct Observed {
     pub arrival: Vec<u64>,
     pub keyframe_requests: u32,
     pub dropped_by_loss: u32,
+    /// Transaction ids of the STUN binding requests the client sent, in order.
+    pub stun_requests: Vec<[u8; 12]>,
+    /// Transaction ids of the binding success responses it received.
+    pub stun_answered: Vec<[u8; 12]>,
 }
+
+/// The transaction id of a STUN message of `kind` (RFC 8489 §5: type, length, magic
+/// cookie, then the id).
+fn stun_transaction(datagram: &[u8], kind: [u8; 2]) -> Option<[u8; 12]> {
+    const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
+    if datagram.len() < 20 || datagram[..2] != kind || datagram[4..8] != MAGIC_COOKIE {
+        return None;
+    }
+    datagram[8..20].try_into().ok()
+}
+
+const BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
+const BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
 
 enum Cmd {
     Write {
@@ -215,6 +232,9 @@ impl Runner {
                     if lose {
                         lock(&observed).dropped_by_loss += 1;
                     } else {
+                        if let Some(id) = stun_transaction(&t.contents, BINDING_REQUEST) {
+                            lock(&observed).stun_requests.push(id);
+                        }
                         transport.send(&t.contents, t.destination);
                     }
                 }
@@ -259,6 +279,9 @@ impl Runner {
                 .clamp(Duration::from_millis(1), max_wait);
             let received = transport.recv(&mut buf, wait);
             if let Ok((n, _)) = received {
+                if let Some(id) = stun_transaction(&buf[..n], BINDING_SUCCESS) {
+                    lock(&observed).stun_answered.push(id);
+                }
                 let lose = loss
                     .as_ref()
                     .is_some_and(|l| l.drops(&mut rtp_in, &buf[..n], l.incoming, &mut rng));

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod early_checks;
 mod forwarding;
 mod hostile_sdp;
 mod ice_tcp;
