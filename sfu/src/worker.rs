@@ -361,14 +361,14 @@ impl Worker {
     }
 
     /// Run one mutation on a peer and drain it, isolated: a panic or engine error
-    /// closes this peer only.
+    /// closes this peer only. False when this worker has no such peer (nothing ran).
     pub(crate) fn drive(
         &mut self,
         session: SessionId,
         op: impl FnOnce(&mut Peer) -> Result<(), RtcError>,
-    ) {
+    ) -> bool {
         let Some(peer) = self.peers.get_mut(&session) else {
-            return;
+            return false;
         };
         let mut outputs = Vec::new();
         let batch = &mut self.batch;
@@ -397,6 +397,7 @@ impl Worker {
         for output in outputs {
             self.on_output(session, output);
         }
+        true
     }
 
     fn on_output(&mut self, session: SessionId, output: PeerOutput) {

@@ -121,19 +121,7 @@ impl Worker {
         data: &[u8],
         at: Instant,
     ) {
-        if !self.peers.contains_key(&session) {
-            // Routed, so the peer is on its way to this worker (or just closed).
-            self.early.keep(EarlyDatagram {
-                session,
-                proto,
-                source,
-                destination,
-                data: data.to_vec(),
-                at,
-            });
-            return;
-        }
-        self.drive(session, |peer| {
+        let driven = self.drive(session, |peer| {
             let Ok(contents) = data.try_into() else {
                 return Ok(());
             };
@@ -151,5 +139,16 @@ impl Worker {
             }
             Ok(())
         });
+        if !driven {
+            // Routed, so the peer is on its way to this worker (or was just closed).
+            self.early.keep(EarlyDatagram {
+                session,
+                proto,
+                source,
+                destination,
+                data: data.to_vec(),
+                at,
+            });
+        }
     }
 }
