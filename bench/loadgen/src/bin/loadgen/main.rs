@@ -13,6 +13,7 @@ mod publisher;
 mod read_ring;
 mod sealcam;
 mod server;
+mod shared_port;
 mod signal;
 mod step;
 mod suite;
@@ -109,6 +110,13 @@ struct Cli {
     /// context, instead of whole (UDP GRO, the default; see docs/benchmarks.md).
     #[arg(long)]
     no_gro: bool,
+    /// Every Sealcam subscriber read on the poll clock keeps a socket of its own, in the
+    /// clock's epoll set, instead of each having its own loopback address (127.1.x.y)
+    /// on one shared socket (the default: about half the generator's kernel time per
+    /// packet; needs root for the shared socket's receive buffer). Janus's subscribers
+    /// always have their own sockets: its ICE offers no loopback candidate to pair with.
+    #[arg(long)]
+    socket_each: bool,
     /// Skip measuring the loopback kernel floor (what the kernel alone charges a sender
     /// and a receiver per datagram on this machine), printed above the table.
     #[arg(long)]
@@ -187,6 +195,7 @@ async fn run(cli: Cli, floor: String) -> anyhow::Result<()> {
     let mut sizes = suite::Sizes::new(cli.quick);
     sizes.header_only = !cli.full_receive;
     sizes.coalesce = !cli.no_gro;
+    sizes.one_socket = !cli.socket_each;
     if !cli.efficiency.is_empty() {
         sizes.efficiency.clone_from(&cli.efficiency);
     }

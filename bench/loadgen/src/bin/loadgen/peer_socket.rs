@@ -14,12 +14,17 @@
 //! the kernel otherwise splits each one back into datagrams at the receiving socket, in
 //! the sending server's context, where a NIC's segmentation offload would have cost the
 //! server nothing (docs/benchmarks.md). The clock reads it (`polled_media.rs`).
+//!
+//! Against Sealcam a polled subscriber's own socket is closed instead, and its media read
+//! from one socket shared by every subscriber, each with its own address
+//! (`shared_port.rs`).
 
 use crate::header_only::HeaderOnly;
 use crate::peer::Record;
 use crate::poll_clock::{PollClock, Registration};
 use crate::polled_media::{lock, PolledMedia, Wake};
 use crate::read_ring;
+use crate::shared_port::Route;
 use loadgen::ledger::Ledger;
 use nix::cmsg_space;
 use nix::sys::socket::{
@@ -54,11 +59,23 @@ pub(crate) enum PeerSocket {
     /// and wakes the task only when str0m must act.
     Polled {
         media: Arc<Mutex<PolledMedia>>,
-        /// A duplicate of the socket's descriptor, to send on without the media's lock.
-        sender: std::net::UdpSocket,
+        sender: Sender,
         task: Arc<Notify>,
+    },
+}
+
+/// Where a polled subscriber's datagrams leave from.
+#[derive(Debug)]
+pub(crate) enum Sender {
+    /// A duplicate of its own socket's descriptor, to send on without the media's lock;
+    /// the socket is in the clock's epoll set until the registration drops.
+    Own {
+        socket: std::net::UdpSocket,
         _registration: Registration,
     },
+    /// The shared socket, with the subscriber's address as the source: its own socket
+    /// was closed, and the shared one reads for it until the route drops.
+    Shared(Route),
 }
 
 /// What woke the subscriber.
@@ -95,6 +112,29 @@ impl PeerSocket {
             self.resume_naming(naming);
             return Ok(());
         };
+        let shared = clock
+            .shared_port()
+            .filter(|port| woken.local_addr().is_ok_and(|a| port.is_bound_for(a)));
+        if let Some(port) = shared {
+            let task = Arc::new(Notify::new());
+            let media = Arc::new(Mutex::new(PolledMedia::new(
+                None,
+                naming,
+                ledger,
+                record,
+                Arc::clone(&task),
+            )));
+            let own = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
+            let route =
+                port.take_over(&own, &media, |media, own| media.read_from(own, recv_read))?;
+            // Dropping the runtime's socket (and `own`, its duplicate) closes it.
+            *self = Self::Polled {
+                media,
+                sender: Sender::Shared(route),
+                task,
+            };
+            return Ok(());
+        }
         let polled = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
         polled.set_nonblocking(true)?;
         if coalesce {
@@ -103,7 +143,7 @@ impl PeerSocket {
         let sender = polled.try_clone()?;
         let task = Arc::new(Notify::new());
         let media = Arc::new(Mutex::new(PolledMedia::new(
-            polled,
+            Some(polled),
             naming,
             ledger,
             record,
@@ -113,9 +153,11 @@ impl PeerSocket {
         // Dropping the runtime's socket deregisters it from the runtime.
         *self = Self::Polled {
             media,
-            sender,
+            sender: Sender::Own {
+                socket: sender,
+                _registration: registration,
+            },
             task,
-            _registration: registration,
         };
         Ok(())
     }
@@ -183,7 +225,14 @@ impl PeerSocket {
     pub(crate) async fn send_to(&self, datagram: &[u8], target: SocketAddr) -> io::Result<()> {
         match self {
             Self::Woken(s) => s.send_to(datagram, target).await.map(drop),
-            Self::Polled { sender, .. } => sender.send_to(datagram, target).map(drop),
+            Self::Polled {
+                sender: Sender::Own { socket, .. },
+                ..
+            } => socket.send_to(datagram, target).map(drop),
+            Self::Polled {
+                sender: Sender::Shared(route),
+                ..
+            } => route.port().send_from(route.address(), datagram, target),
         }
     }
 }
@@ -304,7 +353,7 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
 }
 
 /// The monotonic instant of a wall-clock kernel timestamp: now, less how long ago it was.
-fn to_instant(at: TimeSpec) -> Instant {
+pub(crate) fn to_instant(at: TimeSpec) -> Instant {
     let at = Duration::from(at);
     let now = Instant::now();
     let wall = SystemTime::now()

@@ -7,6 +7,7 @@
 //! subscriber with nothing queued costs nothing, so the clock's cost grows with the
 //! ticks, not with the subscribers.
 
+use crate::shared_port::SharedPort;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use std::collections::HashMap;
 use std::io;
@@ -50,15 +51,22 @@ const MIN_EVENTS: usize = 64;
 /// The epoll set of polled sockets and the subscriber waiting on each.
 #[derive(Debug)]
 pub(crate) struct PollClock {
+    /// Read on every tick too, for the subscribers that have no socket of their own.
+    shared: Option<Arc<SharedPort>>,
     epoll: Epoll,
     polled: Mutex<HashMap<u64, Polled>>,
     next_token: AtomicU64,
 }
 
 impl PollClock {
-    /// A clock that ticks at `epoch` + k × [`TICK`] until `stop` flips.
-    pub(crate) fn start(mut stop: watch::Receiver<bool>, epoch: Instant) -> io::Result<Arc<Self>> {
-        let clock = Self::new()?;
+    /// A clock that ticks at `epoch` + k × [`TICK`] until `stop` flips, reading `shared`
+    /// on each tick too.
+    pub(crate) fn start(
+        mut stop: watch::Receiver<bool>,
+        epoch: Instant,
+        shared: Option<Arc<SharedPort>>,
+    ) -> io::Result<Arc<Self>> {
+        let clock = Self::new(shared)?;
         let ticking = Arc::clone(&clock);
         tokio::spawn(async move {
             let first = on_tick_grid(Instant::now(), epoch);
@@ -78,8 +86,9 @@ impl PollClock {
     }
 
     /// An empty set that nothing ticks yet.
-    fn new() -> io::Result<Arc<Self>> {
+    fn new(shared: Option<Arc<SharedPort>>) -> io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
+            shared,
             epoll: Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?,
             polled: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
@@ -107,8 +116,16 @@ impl PollClock {
         })
     }
 
-    /// Lets every socket that holds datagrams act, each once.
+    /// The shared socket subscribers may be read from instead of their own.
+    pub(crate) fn shared_port(&self) -> Option<&Arc<SharedPort>> {
+        self.shared.as_ref()
+    }
+
+    /// Lets every socket that holds datagrams act, each once, and reads the shared one.
     fn tick(&self, events: &mut Vec<EpollEvent>) {
+        if let Some(shared) = &self.shared {
+            shared.drain();
+        }
         let room = self.polled_map().len().max(MIN_EVENTS);
         if events.len() < room {
             events.resize(room, EpollEvent::empty());
@@ -187,7 +204,7 @@ mod tests {
     #[tokio::test]
     async fn a_tick_wakes_only_the_sockets_that_hold_datagrams() {
         let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop, Instant::now()).expect("clock");
+        let clock = PollClock::start(stop, Instant::now(), None).expect("clock");
         let (idle, busy) = (socket(), socket());
         let (_idle_registration, idle_ready) = register(&clock, &idle);
         let (_busy_registration, busy_ready) = register(&clock, &busy);
@@ -219,7 +236,7 @@ mod tests {
 
     #[test]
     fn one_tick_visits_every_ready_socket_however_many() {
-        let clock = PollClock::new().expect("clock");
+        let clock = PollClock::new(None).expect("clock");
         let sender = socket();
         let count = MIN_EVENTS * 3;
         let mut viewers = Vec::new();
@@ -268,7 +285,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_registration_leaves_nothing_behind() {
         let (_stop_tx, stop) = watch::channel(false);
-        let clock = PollClock::start(stop, Instant::now()).expect("clock");
+        let clock = PollClock::start(stop, Instant::now(), None).expect("clock");
         let sock = socket();
         let (registration, _) = register(&clock, &sock);
         assert_eq!(clock.polled_map().len(), 1);

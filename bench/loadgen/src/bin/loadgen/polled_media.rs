@@ -27,7 +27,9 @@ const MAX_READS_PER_TICK: usize = 64;
 /// The socket and what reading it by header needs.
 #[derive(Debug)]
 pub(crate) struct PolledMedia {
-    socket: std::net::UdpSocket,
+    /// The subscriber's own socket; `None` when the shared socket's reads are given to
+    /// it ([`Self::accept`], `shared_port.rs`).
+    socket: Option<std::net::UdpSocket>,
     ring: ReadRing,
     /// Set while packets are named by header; unset by a gap or a mismatch.
     naming: Option<HeaderOnly>,
@@ -53,10 +55,11 @@ pub(crate) enum Wake {
 }
 
 impl PolledMedia {
-    /// Reads `socket` (non-blocking, receive timestamps on), naming packets with
-    /// `naming` from now on; `task` is woken when it has to act.
+    /// Reads `socket` (non-blocking, receive timestamps on), or is given the shared
+    /// socket's reads without one, naming packets with `naming` from now on; `task` is
+    /// woken when it has to act.
     pub(crate) fn new(
-        socket: std::net::UdpSocket,
+        socket: Option<std::net::UdpSocket>,
         naming: HeaderOnly,
         ledger: Arc<Ledger>,
         record: Arc<Mutex<Record>>,
@@ -85,7 +88,9 @@ impl PolledMedia {
             return;
         }
         for _ in 0..MAX_READS_PER_TICK {
-            let socket = &self.socket;
+            let Some(socket) = &self.socket else {
+                return;
+            };
             let Ok(read) = self.ring.read(|room| recv(socket, room)) else {
                 return;
             };
@@ -99,6 +104,57 @@ impl PolledMedia {
                 // call per viewer per frame. A server that sends singly is read on.
                 return;
             }
+        }
+    }
+
+    /// One read of the shared socket for this subscriber: `bytes` from `source`, queued
+    /// at `received_at`, in datagrams of `segment` bytes (the last maybe shorter).
+    pub(crate) fn accept(
+        &mut self,
+        bytes: &[u8],
+        source: SocketAddr,
+        received_at: Instant,
+        segment: Option<usize>,
+    ) {
+        let read = self.ring.read(|room| {
+            room[..bytes.len()].copy_from_slice(bytes);
+            Ok((bytes.len(), source, received_at, segment))
+        });
+        if let Ok(read) = read {
+            self.on_read(read);
+        }
+    }
+
+    /// One read of `socket` (the subscriber's own, handed over to the shared one),
+    /// handled as [`Self::accept`] handles a shared read. `WouldBlock` once it is empty.
+    pub(crate) fn read_from(
+        &mut self,
+        socket: &std::net::UdpSocket,
+        recv: impl Fn(&std::net::UdpSocket, &mut [u8]) -> io::Result<Received>,
+    ) -> io::Result<()> {
+        let read = self.ring.read(|room| recv(socket, room))?;
+        self.on_read(read);
+        Ok(())
+    }
+
+    /// A read now in the ring: named while naming; kept for the hand-over the task is
+    /// about to take; or, while str0m reads, given to the task.
+    fn on_read(&mut self, read: Read) {
+        if self.handover {
+            // The hand-over gives str0m everything in the ring, this read included.
+            self.task.notify_one();
+            return;
+        }
+        if self.naming.is_none() {
+            for datagram in self.ring.datagrams(read) {
+                self.for_str0m
+                    .push((read.received_at, read.source, datagram.to_vec()));
+            }
+            self.task.notify_one();
+            return;
+        }
+        if !self.name_read(read) {
+            self.task.notify_one();
         }
     }
 
@@ -168,9 +224,8 @@ impl PolledMedia {
             return Some(Wake::HandOver(kept));
         }
         let mut datagrams = std::mem::take(&mut self.for_str0m);
-        if self.naming.is_none() {
+        if let (None, Some(socket)) = (&self.naming, &self.socket) {
             for _ in 0..MAX_READS_PER_TICK {
-                let socket = &self.socket;
                 let Ok(read) = self.ring.read(|room| recv(socket, room)) else {
                     break;
                 };
@@ -229,7 +284,7 @@ mod tests {
         let task = Arc::new(Notify::new());
         let learnt_at = ledger.stream.frames[0].packets as usize - 1;
         let media = PolledMedia::new(
-            receiver,
+            Some(receiver),
             learn(&ledger, 1000 + learnt_at as u64, learnt_at),
             Arc::clone(&ledger),
             Arc::clone(&record),

@@ -4,6 +4,7 @@
 
 use crate::peer::{self, Progress, Reading, Record};
 use crate::publisher::{self, Publisher};
+use crate::shared_port::SharedPort;
 use crate::signal::Signal;
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
@@ -108,10 +109,16 @@ pub(crate) async fn publish(
 async fn join_inner(
     addr: SocketAddr,
     token: &str,
+    shared: Option<Arc<SharedPort>>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(str0m::Rtc, UdpSocket)> {
     let mut signal = Signal::connect(addr, token).await?;
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    // With a shared port, the subscriber joins on its own address and the shared port's
+    // number, and the shared socket reads its media later (`shared_port.rs`).
+    let socket = match shared {
+        Some(port) => UdpSocket::from_std(port.subscriber_socket()?)?,
+        None => UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?,
+    };
     let offer = offer(socket.local_addr()?, Direction::RecvOnly)?;
     let answer = match signal
         .request(&ClientMessage::Subscribe(Subscribe {
@@ -137,6 +144,10 @@ pub(crate) async fn join(
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
 ) -> Record {
-    let connect = join_inner(addr, &token, stop.clone());
+    let shared = reading
+        .by_header
+        .as_ref()
+        .and_then(|clock| clock.shared_port().cloned());
+    let connect = join_inner(addr, &token, shared, stop.clone());
     peer::join_and_drive(connect, ledger, reading, progress, stop).await
 }

@@ -216,6 +216,10 @@ impl Server {
         }
     }
 
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
     pub(crate) fn joiner(&self) -> Joiner {
         match self.kind {
             Kind::Sealcam => Joiner::Sealcam {

@@ -6,6 +6,7 @@ use crate::heap;
 use crate::peer::{Loss, Progress, Reading, Record};
 use crate::poll_clock::PollClock;
 use crate::server::{Kind, Server, Setup};
+use crate::shared_port::SharedPort;
 use crate::suite;
 use anyhow::{bail, Context as _};
 use loadgen::ledger::Ledger;
@@ -32,6 +33,9 @@ pub(crate) struct StepPlan {
     pub(crate) header_only: bool,
     /// With `header_only`: polled sockets take segmented sends whole (UDP GRO).
     pub(crate) coalesce: bool,
+    /// With `header_only`, against Sealcam: polled subscribers are read from one shared
+    /// socket (`shared_port.rs`).
+    pub(crate) one_socket: bool,
 }
 
 /// What a step measured.
@@ -99,7 +103,12 @@ async fn measure(
     let generator_heap_before = heap::held();
     let progress = Arc::new(Progress::default());
     let poll_clock = if plan.header_only && plan.loss.is_none() {
-        Some(PollClock::start(stop.clone(), ledger.epoch).context("poll clock")?)
+        let shared = if plan.one_socket && server.kind() == Kind::Sealcam {
+            Some(SharedPort::open().context("shared subscriber socket")?)
+        } else {
+            None
+        };
+        Some(PollClock::start(stop.clone(), ledger.epoch, shared).context("poll clock")?)
     } else {
         None
     };

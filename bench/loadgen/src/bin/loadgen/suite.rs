@@ -25,6 +25,9 @@ pub(crate) struct Sizes {
     pub(crate) header_only: bool,
     /// Polled sockets take segmented sends whole (UDP GRO; off with `--no-gro`).
     pub(crate) coalesce: bool,
+    /// Sealcam's polled subscribers are read from one shared socket (`shared_port.rs`;
+    /// off with `--socket-each`).
+    pub(crate) one_socket: bool,
 }
 
 impl Sizes {
@@ -40,6 +43,7 @@ impl Sizes {
                 join_spacing: SPACING,
                 header_only: true,
                 coalesce: true,
+                one_socket: true,
             }
         } else {
             Self {
@@ -55,6 +59,7 @@ impl Sizes {
                 join_spacing: SPACING,
                 header_only: true,
                 coalesce: true,
+                one_socket: true,
             }
         }
     }
@@ -96,6 +101,7 @@ fn plan(sizes: &Sizes, subscribers: usize) -> StepPlan {
         seed: SEED,
         header_only: sizes.header_only,
         coalesce: sizes.coalesce,
+        one_socket: sizes.one_socket,
     }
 }
 
