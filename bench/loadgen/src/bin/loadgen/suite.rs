@@ -50,7 +50,7 @@ impl Sizes {
                 efficiency: vec![50, 100, 200, 400],
                 capacity: vec![
                     50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1600, 2000,
-                    2400, 3200,
+                    2400, 2800, 3200,
                 ],
                 storm: 100,
                 loss_subscribers: 20,
@@ -306,27 +306,32 @@ fn capacity_summary(steps: &[usize], best: usize) -> String {
     }
 }
 
-/// Capacity: add subscribers until a step fails; the last passing count.
+/// Capacity: add subscribers until a step fails; the last passing count. With it, each
+/// side's CPU at the step that failed: a generator busier than the server there means
+/// the generator, not the server, may have set the limit.
 pub(crate) async fn capacity(
     targets: &[Kind],
     setup: &Setup,
     stream: &Arc<Stream>,
     sizes: &Sizes,
 ) -> Vec<Row> {
-    let mut values = (None, None);
+    let mut counts = (None, None);
+    let mut server_cpu = (None, None);
+    let mut generator_cpu = (None, None);
     for &kind in targets {
         let mut best = 0usize;
+        let mut failed_at = None;
         for &n in &sizes.capacity {
-            let ok = step(
+            let result = step(
                 kind,
                 setup,
                 stream,
                 &plan(sizes, n),
                 &format!("capacity-{n}"),
             )
-            .await
-            .is_some_and(|r| passes(&r));
-            if !ok {
+            .await;
+            if !result.as_ref().is_some_and(passes) {
+                failed_at = result;
                 break;
             }
             best = n;
@@ -336,17 +341,35 @@ pub(crate) async fn capacity(
             kind.name(),
             capacity_summary(&sizes.capacity, best)
         );
-        match kind {
-            Kind::Sealcam => values.0 = Some(best as f64),
-            Kind::Janus => values.1 = Some(best as f64),
-        }
+        let cpus = failed_at.map(|r| (r.server_cpu_percent, r.generator_cpu_percent));
+        let (count, server, generator) = match kind {
+            Kind::Sealcam => (&mut counts.0, &mut server_cpu.0, &mut generator_cpu.0),
+            Kind::Janus => (&mut counts.1, &mut server_cpu.1, &mut generator_cpu.1),
+        };
+        *count = Some(best as f64);
+        *server = cpus.map(|(s, _)| s);
+        *generator = cpus.map(|(_, g)| g);
     }
-    vec![row(
-        "capacity (loss ≤ 1 %, p99 ≤ 50 ms)",
-        "subscribers",
-        values,
-        Better::Higher,
-    )]
+    vec![
+        row(
+            "capacity (loss ≤ 1 %, p99 ≤ 50 ms)",
+            "subscribers",
+            counts,
+            Better::Higher,
+        ),
+        row(
+            "capacity (loss ≤ 1 %, p99 ≤ 50 ms)",
+            "server CPU % at the step that failed",
+            server_cpu,
+            Better::Context,
+        ),
+        row(
+            "capacity (loss ≤ 1 %, p99 ≤ 50 ms)",
+            "generator CPU % at the step that failed",
+            generator_cpu,
+            Better::Context,
+        ),
+    ]
 }
 
 /// Join storm: `storm` subscribers within one second; time to first complete key frame.
