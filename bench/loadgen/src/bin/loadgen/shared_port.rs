@@ -26,7 +26,6 @@ use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, MultiHeaders, SockFlag, SockType, SockaddrIn, SockaddrStorage,
 };
 use nix::sys::time::TimeSpec;
-use std::collections::HashMap;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -55,7 +54,7 @@ pub(crate) struct SharedPort {
     socket: UdpSocket,
     port: u16,
     next_address: AtomicU32,
-    routes: Mutex<HashMap<Ipv4Addr, Arc<Mutex<PolledMedia>>>>,
+    routes: Mutex<Routes>,
     buffers: Mutex<Vec<Vec<u8>>>,
 }
 
@@ -83,7 +82,7 @@ impl SharedPort {
             socket,
             port,
             next_address: AtomicU32::new(0),
-            routes: Mutex::new(HashMap::new()),
+            routes: Mutex::new(Routes::default()),
             buffers: Mutex::new(Vec::new()),
         }))
     }
@@ -185,7 +184,7 @@ impl SharedPort {
             }
             let routes = routes(&self.routes);
             for (buffer, &(len, source, to, received_at, segment)) in buffers.iter().zip(&reads) {
-                if let Some(media) = routes.get(&to) {
+                if let Some(media) = routes.get(to) {
                     lock(media).accept(&buffer[..len], source, received_at, segment);
                 }
             }
@@ -216,13 +215,43 @@ impl Route {
 
 impl Drop for Route {
     fn drop(&mut self) {
-        routes(&self.port.routes).remove(&self.address);
+        routes(&self.port.routes).remove(self.address);
     }
 }
 
-fn routes(
-    routes: &Mutex<HashMap<Ipv4Addr, Arc<Mutex<PolledMedia>>>>,
-) -> std::sync::MutexGuard<'_, HashMap<Ipv4Addr, Arc<Mutex<PolledMedia>>>> {
+/// The subscribers the shared socket reads for, by the number of their address: a read's
+/// destination names its subscriber without hashing.
+#[derive(Debug, Default)]
+struct Routes(Vec<Option<Arc<Mutex<PolledMedia>>>>);
+
+impl Routes {
+    fn insert(&mut self, address: Ipv4Addr, media: Arc<Mutex<PolledMedia>>) {
+        let Some(n) = address_number(address) else {
+            return;
+        };
+        if self.0.len() <= n {
+            self.0.resize(n + 1, None);
+        }
+        self.0[n] = Some(media);
+    }
+
+    fn remove(&mut self, address: Ipv4Addr) {
+        if let Some(slot) = address_number(address).and_then(|n| self.0.get_mut(n)) {
+            *slot = None;
+        }
+    }
+
+    fn get(&self, address: Ipv4Addr) -> Option<&Arc<Mutex<PolledMedia>>> {
+        self.0.get(address_number(address)?)?.as_ref()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+fn routes(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
     // Each use is one insert, remove or lookup loop: a panic leaves nothing half-done.
     routes.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -233,6 +262,17 @@ fn nth_address(n: u32) -> Ipv4Addr {
     let first = u32::from(FIRST_ADDRESS);
     let (block, host) = (n / 254, n % 254);
     Ipv4Addr::from((first & !0xff) + block * 256 + 1 + host)
+}
+
+/// Which subscriber address `address` is (the inverse of [`nth_address`]); `None` for
+/// an address it never gives.
+fn address_number(address: Ipv4Addr) -> Option<usize> {
+    let offset = u32::from(address).checked_sub(u32::from(FIRST_ADDRESS) & !0xff)?;
+    let (block, host) = (offset / 256, offset % 256);
+    if host == 0 || host == 255 {
+        return None;
+    }
+    usize::try_from(block * 254 + host - 1).ok()
 }
 
 /// A non-blocking UDP socket that may share its port with others that allow it too.
@@ -320,6 +360,17 @@ mod tests {
         assert_eq!(addresses[254], Ipv4Addr::new(127, 1, 1, 1));
         let distinct: std::collections::HashSet<_> = addresses.iter().collect();
         assert_eq!(distinct.len(), addresses.len());
+        for (n, &address) in addresses.iter().enumerate() {
+            assert_eq!(address_number(address), Some(n), "{address}");
+        }
+        for stranger in [
+            Ipv4Addr::LOCALHOST,
+            Ipv4Addr::new(127, 1, 0, 0),
+            Ipv4Addr::new(127, 1, 2, 255),
+            Ipv4Addr::UNSPECIFIED,
+        ] {
+            assert_eq!(address_number(stranger), None, "{stranger}");
+        }
         assert!(addresses
             .iter()
             .all(|a| a.is_loopback() && !matches!(a.octets()[3], 0 | 255)));
