@@ -14,10 +14,11 @@ use std::time::Instant;
 /// Largest single read: a whole segmented send (UDP GRO), an IP datagram's limit.
 pub(crate) const MAX_READ: usize = 65_536;
 
-/// Bytes kept of the latest reads, at least: about 160 datagrams of 1.2 kB, more than
-/// str0m's NACK window (100 packets), so after a replay its window holds only packets it
-/// has been given.
-pub(crate) const RETAINED: usize = 192 * 1024;
+/// Bytes kept of the latest reads, at least: 105 of the largest datagrams (a 1200-byte
+/// payload with its RTP header, extensions and SRTP tag, under 1250 bytes), more than
+/// str0m's NACK window (101 packets), so after a replay its window holds only packets it
+/// has been given. It was 192 KiB until 2026-12-02: 64 KiB a viewer for nothing.
+pub(crate) const RETAINED: usize = 128 * 1024;
 
 /// Ring size: what is retained, and room for the next read, the reads it overlaps in
 /// part, and the tail a wrap skips.
