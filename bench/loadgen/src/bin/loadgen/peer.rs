@@ -5,7 +5,7 @@
 
 use crate::header_only::HeaderOnly;
 use crate::peer_socket::{Incoming, PeerSocket, Received};
-use crate::poll_clock::{on_naming_grid, on_tick_grid, PollClock};
+use crate::poll_clock::{on_tick_grid, PollClock};
 use crate::polled_media::{lock, Wake};
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
@@ -197,9 +197,7 @@ pub(crate) async fn drive(
                 peer.batch = Vec::new();
             }
         }
-        let deadline = if peer.socket.is_naming() {
-            on_naming_grid(rtc_timeout, peer.ledger.epoch)
-        } else if peer.socket.is_polled() {
+        let deadline = if peer.socket.is_polled() {
             on_tick_grid(rtc_timeout, peer.ledger.epoch)
         } else {
             rtc_timeout

@@ -167,14 +167,6 @@ impl PeerSocket {
         matches!(self, Self::Polled { .. })
     }
 
-    /// Whether the clock names the subscriber's packets now: str0m sees none of them.
-    pub(crate) fn is_naming(&self) -> bool {
-        match self {
-            Self::Woken(_) => false,
-            Self::Polled { media, .. } => lock(media).is_naming(),
-        }
-    }
-
     /// Naming resumes (str0m named a packet after a hand-over).
     pub(crate) fn resume_naming(&self, naming: HeaderOnly) {
         if let Self::Polled { media, .. } = self {

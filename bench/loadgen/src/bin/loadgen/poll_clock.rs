@@ -40,24 +40,6 @@ pub(crate) fn on_tick_grid(at: Instant, epoch: Instant) -> Instant {
     (epoch + TICK * ticks).max(at)
 }
 
-/// str0m's timers of a subscriber whose packets the clock names are served on every
-/// this many ticks (100 ms), not on every tick.
-///
-/// Why: str0m asks to be woken every 33 ms to check for NACKs, and did so for every
-/// viewer whose packets it had not even seen, so that every viewer's task woke on every
-/// other tick: at 400 viewers, 10 000 wake-ups a second. While the clock names the
-/// packets str0m has nothing to NACK (a gap wakes the task at once to hand over), and
-/// what is left, receiver reports and ICE consent, may be 100 ms late without harm.
-pub(crate) const NAMING_TIMER_TICKS: u32 = 5;
-
-/// `at` moved up to the next of every [`NAMING_TIMER_TICKS`]th tick (see [`on_tick_grid`]).
-pub(crate) fn on_naming_grid(at: Instant, epoch: Instant) -> Instant {
-    let period = TICK * NAMING_TIMER_TICKS;
-    let since = at.saturating_duration_since(epoch).as_nanos();
-    let periods = u32::try_from(since.div_ceil(period.as_nanos())).unwrap_or(u32::MAX);
-    (epoch + period * periods).max(at)
-}
-
 /// Room for ready sockets that a tick starts with; it grows to the number registered.
 ///
 /// Why it grows: a socket the tick does not visit waits for the next one, and a viewer
@@ -284,21 +266,6 @@ mod tests {
             visited, count,
             "every ready socket visited once in one tick"
         );
-    }
-
-    #[test]
-    fn a_named_viewers_timers_move_up_to_the_next_coarse_tick() {
-        let epoch = Instant::now();
-        let period = TICK * NAMING_TIMER_TICKS;
-        assert_eq!(on_naming_grid(epoch + TICK, epoch), epoch + period);
-        assert_eq!(on_naming_grid(epoch + period, epoch), epoch + period);
-        assert_eq!(
-            on_naming_grid(epoch + period + TICK, epoch),
-            epoch + period * 2
-        );
-        // Every coarse tick is a tick: the clock's own grid.
-        let at = on_naming_grid(epoch + TICK * 7, epoch);
-        assert_eq!(on_tick_grid(at, epoch), at);
     }
 
     #[test]

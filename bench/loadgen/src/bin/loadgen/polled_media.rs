@@ -237,11 +237,6 @@ impl PolledMedia {
         (!datagrams.is_empty()).then_some(Wake::Datagrams(datagrams))
     }
 
-    /// Whether packets are named by header, with no hand-over to str0m pending.
-    pub(crate) fn is_naming(&self) -> bool {
-        self.naming.is_some() && !self.handover
-    }
-
     /// str0m named a packet again: the clock names the following ones.
     pub(crate) fn resume(&mut self, naming: HeaderOnly) {
         self.naming = Some(naming);
