@@ -300,8 +300,28 @@ fn recv_many_stamped(
     buffers: &mut [Vec<u8>],
     received: &mut Vec<Received>,
 ) -> io::Result<()> {
-    let mut headers =
-        MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), Some(cmsg_space!(TimeSpec)));
+    let before = received.len();
+    recv_each(socket, buffers, cmsg_space!(TimeSpec), |message| {
+        let (source, received_at) = source_and_stamp(message)?;
+        received.push((message.bytes, source, received_at));
+        Ok(())
+    })?;
+    if received.len() == before {
+        return Err(io::ErrorKind::WouldBlock.into());
+    }
+    Ok(())
+}
+
+/// One `recvmmsg` of up to one datagram (or segmented send) per buffer, with room for
+/// `control` bytes of control messages each; `each` sees every message in order (message
+/// `i` is in `buffers[i]`).
+pub(crate) fn recv_each(
+    socket: &impl AsRawFd,
+    buffers: &mut [Vec<u8>],
+    control: Vec<u8>,
+    mut each: impl FnMut(&RecvMsg<'_, '_, SockaddrStorage>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), Some(control));
     let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
         .iter_mut()
         .map(|buffer| [IoSliceMut::new(buffer)])
@@ -314,13 +334,8 @@ fn recv_many_stamped(
         None,
     )
     .map_err(io::Error::from)?;
-    let before = received.len();
     for message in messages {
-        let (source, received_at) = source_and_stamp(&message)?;
-        received.push((message.bytes, source, received_at));
-    }
-    if received.len() == before {
-        return Err(io::ErrorKind::WouldBlock.into());
+        each(&message)?;
     }
     Ok(())
 }
@@ -343,7 +358,7 @@ fn source_and_stamp(
     Ok((source, stamp.map_or_else(Instant::now, to_instant)))
 }
 
-fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
+pub(crate) fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(SocketAddr::from((v4.ip(), v4.port())));
     }

@@ -18,15 +18,16 @@
 //! to the subscriber its destination address names. str0m's replies leave from the
 //! shared socket with the subscriber's address as their source (`IP_PKTINFO`).
 
+use crate::peer_socket::{recv_each, socket_addr, to_instant};
 use crate::polled_media::{lock, PolledMedia};
 use crate::read_ring::MAX_READ;
 use nix::cmsg_space;
 use nix::sys::socket::{
-    bind, connect, recvmmsg, sendmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessage,
-    ControlMessageOwned, MsgFlags, MultiHeaders, SockFlag, SockType, SockaddrIn, SockaddrStorage,
+    bind, connect, sendmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessage,
+    ControlMessageOwned, MsgFlags, SockFlag, SockType, SockaddrIn,
 };
 use nix::sys::time::TimeSpec;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -295,32 +296,15 @@ fn recv_many(
     buffers: &mut [Vec<u8>],
     reads: &mut Vec<SharedRead>,
 ) -> io::Result<()> {
-    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(
-        buffers.len(),
-        Some(cmsg_space!(TimeSpec, nix::libc::in_pktinfo, i32)),
-    );
-    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
-        .iter_mut()
-        .map(|buffer| [IoSliceMut::new(buffer)])
-        .collect();
-    let messages = recvmmsg(
-        socket.as_raw_fd(),
-        &mut headers,
-        slices.iter_mut(),
-        MsgFlags::MSG_DONTWAIT,
-        None,
-    )
-    .map_err(io::Error::from)?;
-    for message in messages {
+    let control = cmsg_space!(TimeSpec, nix::libc::in_pktinfo, i32);
+    recv_each(socket, buffers, control, |message| {
         // Read `i` is in `buffers[i]`: one without a source or destination stays in the
         // list, addressed to no subscriber.
         let source = message
             .address
             .as_ref()
-            .and_then(|a| a.as_sockaddr_in())
-            .map_or(SocketAddr::from(([0; 4], 0)), |a| {
-                SocketAddr::from((a.ip(), a.port()))
-            });
+            .and_then(socket_addr)
+            .unwrap_or(SocketAddr::from(([0; 4], 0)));
         let (mut to, mut stamp, mut segment) = (None, None, None);
         for cmsg in message.cmsgs().map_err(io::Error::from)? {
             match cmsg {
@@ -333,9 +317,10 @@ fn recv_many(
             }
         }
         let to = to.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let received_at = stamp.map_or_else(Instant::now, crate::peer_socket::to_instant);
+        let received_at = stamp.map_or_else(Instant::now, to_instant);
         reads.push((message.bytes, source, to, received_at, segment));
-    }
+        Ok(())
+    })?;
     if reads.is_empty() {
         return Err(io::ErrorKind::WouldBlock.into());
     }
