@@ -96,10 +96,11 @@ impl PeerSocket {
         Ok(Self::Woken(socket))
     }
 
-    /// Stops being woken: the socket leaves the runtime's epoll set for the clock's,
-    /// which names its media with `naming` from now on. Datagrams already queued stay
-    /// queued (the polled socket is a duplicate of the same descriptor). With `coalesce`,
-    /// datagrams that arrive from now on in one segmented send are read whole.
+    /// Stops being woken: the clock names the socket's media with `naming` from now on.
+    /// Datagrams already queued are not lost (the polled socket is a duplicate of the same
+    /// descriptor). A socket made by the clock's shared port moves onto it
+    /// (`shared_port.rs`); any other leaves the runtime's epoll set for the clock's, and
+    /// with `coalesce` takes what arrives in one segmented send whole.
     pub(crate) fn name_by_header(
         &mut self,
         clock: &Arc<PollClock>,
@@ -115,48 +116,39 @@ impl PeerSocket {
         let shared = clock
             .shared_port()
             .filter(|port| woken.local_addr().is_ok_and(|a| port.is_bound_for(a)));
-        if let Some(port) = shared {
-            let task = Arc::new(Notify::new());
-            let media = Arc::new(Mutex::new(PolledMedia::new(
-                None,
-                naming,
-                ledger,
-                record,
-                Arc::clone(&task),
-            )));
-            let own = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
-            let route =
-                port.take_over(&own, &media, |media, own| media.read_from(own, recv_read))?;
-            // Dropping the runtime's socket (and `own`, its duplicate) closes it.
-            *self = Self::Polled {
-                media,
-                sender: Sender::Shared(route),
-                task,
-            };
-            return Ok(());
-        }
-        let polled = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
-        polled.set_nonblocking(true)?;
-        if coalesce {
-            setsockopt(&polled, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
-        }
-        let sender = polled.try_clone()?;
+        let own = std::net::UdpSocket::from(woken.as_fd().try_clone_to_owned()?);
+        own.set_nonblocking(true)?;
+        // Only a socket the clock reads itself is the media's; the shared port reads for
+        // the others.
+        let read_by_clock = match shared {
+            Some(_) => None,
+            None => {
+                if coalesce {
+                    setsockopt(&own, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
+                }
+                Some(own.try_clone()?)
+            }
+        };
         let task = Arc::new(Notify::new());
         let media = Arc::new(Mutex::new(PolledMedia::new(
-            Some(polled),
+            read_by_clock,
             naming,
             ledger,
             record,
             Arc::clone(&task),
         )));
-        let registration = clock.register(&sender, Arc::clone(&media) as _)?;
-        // Dropping the runtime's socket deregisters it from the runtime.
+        let sender = match shared {
+            Some(port) => Sender::Shared(port.take_over(&own, &media)?),
+            None => Sender::Own {
+                _registration: clock.register(&own, Arc::clone(&media) as _)?,
+                socket: own,
+            },
+        };
+        // Dropping the runtime's socket deregisters it from the runtime (and, once moved
+        // onto the shared port, closes it).
         *self = Self::Polled {
             media,
-            sender: Sender::Own {
-                socket: sender,
-                _registration: registration,
-            },
+            sender,
             task,
         };
         Ok(())

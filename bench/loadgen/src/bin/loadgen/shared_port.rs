@@ -18,7 +18,7 @@
 //! to the subscriber its destination address names. str0m's replies leave from the
 //! shared socket with the subscriber's address as their source (`IP_PKTINFO`).
 
-use crate::peer_socket::{recv_each, socket_addr, to_instant};
+use crate::peer_socket::{recv_each, recv_read, socket_addr, to_instant};
 use crate::polled_media::{lock, PolledMedia};
 use crate::read_ring::MAX_READ;
 use nix::cmsg_space;
@@ -105,12 +105,11 @@ impl SharedPort {
 
     /// Moves the subscriber `own` was bound for onto the shared socket: from now on
     /// `media` is given its reads. What `own` already holds goes to `media` first, so
-    /// nothing is lost or reordered; `own` is closed.
+    /// nothing is lost or reordered; the caller closes `own` after.
     pub(crate) fn take_over(
         self: &Arc<Self>,
         own: &UdpSocket,
         media: &Arc<Mutex<PolledMedia>>,
-        mut recv: impl FnMut(&mut PolledMedia, &UdpSocket) -> io::Result<()>,
     ) -> io::Result<Route> {
         let SocketAddr::V4(local) = own.local_addr()? else {
             return Err(io::Error::other(
@@ -133,7 +132,7 @@ impl SharedPort {
         let nowhere = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9));
         connect(own.as_raw_fd(), &nowhere).map_err(io::Error::from)?;
         loop {
-            match recv(&mut held, own) {
+            match held.read_from(own, recv_read) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
@@ -332,7 +331,6 @@ mod tests {
     use super::*;
     use crate::header_only::test_rtp::{header, learn, ledger, SSRC};
     use crate::peer::Record;
-    use crate::peer_socket::recv_read;
     use loadgen::ledger::Ledger;
     use std::time::Duration;
     use tokio::sync::Notify;
@@ -403,9 +401,7 @@ mod tests {
             .expect("timeout");
         own.peek(&mut [0; 1]).expect("the first half arrives");
         own.set_nonblocking(true).expect("nonblocking");
-        let route = port
-            .take_over(&own, &media, |media, own| media.read_from(own, recv_read))
-            .expect("take over");
+        let route = port.take_over(&own, &media).expect("take over");
         // ...and the rest reaches the shared socket, though the subscriber's own is still
         // open (loopback delivers within the send).
         for &id in &ids[half..] {
