@@ -2,7 +2,7 @@
 //!
 //! Why: its memory per subscriber is the growth over a step's joins, and `VmRSS` cannot
 //! tell it. The steps run one after another in this one process, and the allocator keeps
-//! what an earlier step freed (a viewer's 320 KiB ring among it), so later steps reused
+//! what an earlier step freed (a viewer's 320 KiB ring until run AI), so later steps reused
 //! it and showed a tenth of the growth. Counting the bytes held is exact whatever the
 //! allocator retains. Kernel socket buffers are left out, as they are from the server's
 //! `VmRSS`.

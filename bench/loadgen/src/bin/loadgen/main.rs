@@ -2,6 +2,7 @@
 //! table. Normally started by `bench/run`, which builds the binaries and pins this process
 //! to a core other than the server's.
 
+mod arrival_log;
 mod header_only;
 mod heap;
 mod janus;
@@ -10,8 +11,8 @@ mod peer_socket;
 mod poll_clock;
 mod polled_media;
 mod publisher;
-mod read_ring;
 mod sealcam;
+mod segmented_read;
 mod server;
 mod shared_port;
 mod signal;
@@ -95,9 +96,9 @@ struct Cli {
     /// packet) for every packet, woken per datagram: about twice the generator's CPU.
     /// By default, after its first complete key frame, a subscriber names media packets by
     /// their clear RTP header (checked against the ledger's marker bits and timestamps;
-    /// str0m takes over on a gap or a mismatch and NACKs as usual) and its socket is read
-    /// on a 20 ms clock with kernel receive times (see docs/benchmarks.md). Joins and the
-    /// loss scenario always use str0m's full path.
+    /// str0m takes over on a mismatch; a gap counts as loss, not NACKed) and its socket is
+    /// read on a 20 ms clock with kernel receive times (see docs/benchmarks.md). Joins and
+    /// the loss scenario always use str0m's full path.
     #[arg(long)]
     full_receive: bool,
     /// Sealcam's SFU sends viewers' media through str0m's per-stream send path (its

@@ -6,7 +6,7 @@
 use crate::header_only::HeaderOnly;
 use crate::peer_socket::{Incoming, PeerSocket, Received};
 use crate::poll_clock::{on_tick_grid, PollClock};
-use crate::polled_media::{lock, Wake};
+use crate::polled_media::{lock, ForStr0m};
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;
@@ -43,6 +43,8 @@ pub(crate) struct Reading {
     /// GRO) instead of having the kernel split them in the server's context. Unset with
     /// `loadgen --no-gro`.
     pub(crate) coalesce: bool,
+    /// Its index in the step: what the clock's arrival log knows it by.
+    pub(crate) subscriber: u32,
 }
 
 /// What one subscriber observed; times are nanoseconds since the ledger's epoch.
@@ -69,6 +71,17 @@ impl Record {
             join_started,
             ..Self::default()
         }
+    }
+
+    /// Packet `id` arrived `delay_us` after it was sent: its first copy is kept, a later
+    /// one counted as a duplicate. True if it was the first.
+    pub(crate) fn add_arrival(&mut self, id: u32, delay_us: u32) -> bool {
+        if !self.received.insert(id as usize) {
+            self.duplicates += 1;
+            return false;
+        }
+        self.arrivals.push((id, delay_us));
+        true
     }
 
     pub(crate) fn failed(join_started: u64, error: String) -> Self {
@@ -165,7 +178,6 @@ pub(crate) async fn drive(
         progress,
         last_rx: Instant::now(),
         learned: None,
-        replaying: false,
         batch: Vec::new(),
         read: Vec::with_capacity(BATCH),
     };
@@ -187,9 +199,9 @@ pub(crate) async fn drive(
             if let (Some(naming), Some(clock)) = (peer.learned.take(), &reading.by_header) {
                 let record = Arc::clone(&peer.record);
                 let ledger = Arc::clone(&peer.ledger);
-                if let Err(error) =
-                    peer.socket
-                        .name_by_header(clock, reading.coalesce, naming, ledger, record)
+                if let Err(error) = peer
+                    .socket
+                    .name_by_header(clock, &reading, naming, ledger, record)
                 {
                     return peer.fail(format!("socket to polling: {error}"));
                 }
@@ -254,8 +266,6 @@ struct Peer {
     /// What naming packets by header needs, from the latest packet str0m named; handed
     /// to the poll clock once str0m has had every datagram read so far.
     learned: Option<HeaderOnly>,
-    /// True while str0m is given a hand-over's datagrams: no learning until it has all.
-    replaying: bool,
     /// Buffers for reading a batch of datagrams, and where each read went.
     batch: Vec<Vec<u8>>,
     read: Vec<Received>,
@@ -286,7 +296,6 @@ impl Peer {
                     // joining (and time to first key frame) is always measured through
                     // str0m.
                     if self.header_only_allowed
-                        && !self.replaying
                         && record.first_keyframe_at.is_some()
                         && learned.is_some()
                     {
@@ -367,26 +376,14 @@ impl Peer {
         Ok(true)
     }
 
-    /// The poll clock woke the task: str0m takes over, or has datagrams to read. Then
-    /// the clock names packets again from where str0m stopped.
+    /// The poll clock woke the task: str0m has datagrams to read (and, after a mismatch,
+    /// every later one until it names a packet). Then the clock names packets again from
+    /// where str0m stopped.
     async fn on_polled(&mut self, rtc: &mut Rtc) -> Result<bool, String> {
-        let Some(wake) = self.socket.take_wake() else {
+        let Some(datagrams) = self.socket.take_wake() else {
             return Ok(false);
         };
-        let datagrams = match wake {
-            Wake::HandOver(kept) => {
-                // Any NACK check that is due runs before str0m sees the jump in sequence
-                // numbers, and the next one is 33 ms away: long after these are in.
-                rtc.handle_input(Input::Timeout(Instant::now()))
-                    .map_err(|e| format!("rtc input: {e}"))?;
-                self.replaying = true;
-                kept
-            }
-            Wake::Datagrams(datagrams) => datagrams,
-        };
-        let fed = self.give_str0m(rtc, datagrams).await;
-        self.replaying = false;
-        fed?;
+        self.give_str0m(rtc, datagrams).await?;
         if let Some(naming) = self.learned.take() {
             self.socket.resume_naming(naming);
         }
@@ -394,13 +391,8 @@ impl Peer {
     }
 
     /// Gives str0m `datagrams` (their delay counts from when they were read), one input's
-    /// outputs before the next. A datagram str0m already had is refused as a replay:
-    /// harmless.
-    async fn give_str0m(
-        &mut self,
-        rtc: &mut Rtc,
-        datagrams: Vec<(Instant, std::net::SocketAddr, Vec<u8>)>,
-    ) -> Result<(), String> {
+    /// outputs before the next.
+    async fn give_str0m(&mut self, rtc: &mut Rtc, datagrams: Vec<ForStr0m>) -> Result<(), String> {
         for (received_at, source, datagram) in datagrams {
             self.last_rx = received_at;
             if let Some(input) = datagram_input(Protocol::Udp, source, self.local, &datagram) {
@@ -515,16 +507,14 @@ pub(crate) fn record_arrival(
     id: u32,
     received_at: Instant,
 ) -> bool {
-    if !record.received.insert(id as usize) {
-        record.duplicates += 1;
-        return false;
-    }
+    record.add_arrival(id, delay_us(ledger, id, received_at))
+}
+
+/// Packet `id`'s forwarding delay, from the publisher's send to `received_at`, in µs.
+pub(crate) fn delay_us(ledger: &Ledger, id: u32, received_at: Instant) -> u32 {
     let now = ledger.nanos(received_at);
     let delay_us = ledger
         .sent_at(id as usize)
         .map_or(0, |sent| now.saturating_sub(sent) / 1000);
-    record
-        .arrivals
-        .push((id, u32::try_from(delay_us).unwrap_or(u32::MAX)));
-    true
+    u32::try_from(delay_us).unwrap_or(u32::MAX)
 }

@@ -20,10 +20,10 @@
 //! (`shared_port.rs`).
 
 use crate::header_only::HeaderOnly;
-use crate::peer::Record;
+use crate::peer::{Reading, Record};
 use crate::poll_clock::{PollClock, Registration};
-use crate::polled_media::{lock, PolledMedia, Wake};
-use crate::read_ring;
+use crate::polled_media::{lock, ForStr0m, PolledMedia};
+use crate::segmented_read;
 use crate::shared_port::Route;
 use loadgen::ledger::Ledger;
 use nix::cmsg_space;
@@ -104,7 +104,7 @@ impl PeerSocket {
     pub(crate) fn name_by_header(
         &mut self,
         clock: &Arc<PollClock>,
-        coalesce: bool,
+        reading: &Reading,
         naming: HeaderOnly,
         ledger: Arc<Ledger>,
         record: Arc<Mutex<Record>>,
@@ -123,7 +123,7 @@ impl PeerSocket {
         let read_by_clock = match shared {
             Some(_) => None,
             None => {
-                if coalesce {
+                if reading.coalesce {
                     setsockopt(&own, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
                 }
                 Some(own.try_clone()?)
@@ -134,6 +134,7 @@ impl PeerSocket {
             read_by_clock,
             naming,
             ledger,
+            (Arc::clone(clock.arrivals()), reading.subscriber),
             record,
             Arc::clone(&task),
         )));
@@ -159,15 +160,15 @@ impl PeerSocket {
         matches!(self, Self::Polled { .. })
     }
 
-    /// Naming resumes (str0m named a packet after a hand-over).
+    /// Naming resumes (str0m named a packet after a mismatch).
     pub(crate) fn resume_naming(&self, naming: HeaderOnly) {
         if let Self::Polled { media, .. } = self {
             lock(media).resume(naming);
         }
     }
 
-    /// What the clock woke the task for (`None`: nothing after all).
-    pub(crate) fn take_wake(&self) -> Option<Wake> {
+    /// The datagrams the clock woke the task to give str0m (`None`: none after all).
+    pub(crate) fn take_wake(&self) -> Option<Vec<ForStr0m>> {
         match self {
             Self::Woken(_) => None,
             Self::Polled { media, .. } => lock(media).take_wake(recv_read),
@@ -234,7 +235,7 @@ impl PeerSocket {
 pub(crate) fn recv_read(
     socket: &std::net::UdpSocket,
     room: &mut [u8],
-) -> io::Result<read_ring::Received> {
+) -> io::Result<segmented_read::Received> {
     let ((len, source, received_at), segment) = recv_coalesced(socket, room)?;
     Ok((len, source, received_at, segment))
 }
@@ -372,7 +373,7 @@ pub(crate) fn to_instant(at: TimeSpec) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read_ring::ReadRing;
+    use crate::segmented_read::Read;
 
     async fn pair() -> (PeerSocket, std::net::UdpSocket) {
         let receiver = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
@@ -493,11 +494,11 @@ mod tests {
         )
         .expect("segmented send");
         receiver.set_nonblocking(true).expect("nonblocking");
-        let mut ring = ReadRing::default();
+        let mut room = vec![0; segmented_read::MAX_READ];
         let deadline = Instant::now() + Duration::from_secs(5);
-        let read = loop {
-            match ring.read(|room| recv_read(&receiver, room)) {
-                Ok(read) => break read,
+        let (len, source, received_at, segment) = loop {
+            match recv_read(&receiver, &mut room) {
+                Ok(received) => break received,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     assert!(Instant::now() < deadline, "the send never arrived");
                     std::thread::yield_now();
@@ -505,8 +506,9 @@ mod tests {
                 Err(e) => panic!("read: {e}"),
             }
         };
+        let read = Read::new(&room[..len], source, received_at, segment);
         assert_eq!(read.source, sender.local_addr().expect("addr"));
-        let datagrams: Vec<&[u8]> = ring.datagrams(read).collect();
+        let datagrams: Vec<&[u8]> = read.datagrams().collect();
         assert_eq!(
             datagrams.iter().map(|d| d.len()).collect::<Vec<_>>(),
             [100, 100, 100, 40],

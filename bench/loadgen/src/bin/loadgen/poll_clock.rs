@@ -7,6 +7,7 @@
 //! subscriber with nothing queued costs nothing, so the clock's cost grows with the
 //! ticks, not with the subscribers.
 
+use crate::arrival_log::ArrivalLog;
 use crate::shared_port::SharedPort;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use std::collections::HashMap;
@@ -53,6 +54,8 @@ const MIN_EVENTS: usize = 64;
 pub(crate) struct PollClock {
     /// Read on every tick too, for the subscribers that have no socket of their own.
     shared: Option<Arc<SharedPort>>,
+    /// Where the subscribers it reads record what they named.
+    arrivals: Arc<ArrivalLog>,
     epoll: Epoll,
     polled: Mutex<HashMap<u64, Polled>>,
     next_token: AtomicU64,
@@ -89,6 +92,7 @@ impl PollClock {
     fn new(shared: Option<Arc<SharedPort>>) -> io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             shared,
+            arrivals: Arc::default(),
             epoll: Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?,
             polled: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(0),
@@ -114,6 +118,11 @@ impl PollClock {
             clock: Arc::clone(self),
             token,
         })
+    }
+
+    /// The log every subscriber it reads records named packets in.
+    pub(crate) fn arrivals(&self) -> &Arc<ArrivalLog> {
+        &self.arrivals
     }
 
     /// The shared socket subscribers may be read from instead of their own.

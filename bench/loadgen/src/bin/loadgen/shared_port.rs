@@ -20,7 +20,7 @@
 
 use crate::peer_socket::{recv_each, recv_read, socket_addr, to_instant};
 use crate::polled_media::{lock, PolledMedia};
-use crate::read_ring::MAX_READ;
+use crate::segmented_read::MAX_READ;
 use nix::cmsg_space;
 use nix::sys::socket::{
     bind, connect, sendmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessage,
@@ -329,6 +329,7 @@ fn recv_many(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arrival_log::ArrivalLog;
     use crate::header_only::test_rtp::{header, learn, ledger, SSRC};
     use crate::peer::Record;
     use loadgen::ledger::Ledger;
@@ -361,17 +362,17 @@ mod tests {
 
     /// A subscriber whose packets, sent as sequence number 1000 + id, are named from the
     /// first frame's last one on.
-    fn media(ledger: &Arc<Ledger>) -> (Arc<Mutex<PolledMedia>>, Arc<Mutex<Record>>) {
+    fn media(ledger: &Arc<Ledger>, log: &Arc<ArrivalLog>) -> Arc<Mutex<PolledMedia>> {
         let learnt_at = ledger.stream.frames[0].packets as usize - 1;
-        let record = Arc::new(Mutex::new(Record::default()));
         let media = PolledMedia::new(
             None,
             learn(ledger, 1000 + learnt_at as u64, learnt_at),
             Arc::clone(ledger),
-            Arc::clone(&record),
+            (Arc::clone(log), 0),
+            Arc::new(Mutex::new(Record::default())),
             Arc::new(Notify::new()),
         );
-        (Arc::new(Mutex::new(media)), record)
+        Arc::new(Mutex::new(media))
     }
 
     #[test]
@@ -382,7 +383,8 @@ mod tests {
         assert!(port.is_bound_for(subscriber));
         let server = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let ledger = Arc::new(ledger());
-        let (media, record) = media(&ledger);
+        let log = Arc::new(ArrivalLog::default());
+        let media = media(&ledger, &log);
         let frame = &ledger.stream.frames[1];
         let ids: Vec<usize> =
             (frame.first_packet as usize..(frame.first_packet + frame.packets) as usize).collect();
@@ -412,7 +414,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             port.drain();
-            let arrivals: Vec<u32> = lock(&record).arrivals.iter().map(|&(id, _)| id).collect();
+            let arrivals: Vec<u32> = log.entries().iter().map(|a| a.id).collect();
             if arrivals == expected {
                 break;
             }

@@ -125,6 +125,7 @@ async fn measure(
             loss,
             by_header: poll_clock.clone(),
             coalesce: plan.coalesce,
+            subscriber: u32::try_from(i).context("subscriber count")?,
         };
         let task = joiner.clone().join(
             Arc::clone(&ledger),
@@ -156,7 +157,12 @@ async fn measure(
     );
     let drops1 = (procstat::udp_drops(pid)?, procstat::udp_drops(me)?);
     let rss_after = procstat::rss(pid).context("server RSS")?;
-    let generator_heap_after = heap::held();
+    // The arrival log is the measurement's output, not what a subscriber costs.
+    let generator_heap_after = heap::held().saturating_sub(
+        poll_clock
+            .as_ref()
+            .map_or(0, |clock| clock.arrivals().heap_bytes()),
+    );
     server.save_metrics().await;
     tokio::time::sleep(TAIL).await;
     let _ = stop_tx.send(true);
@@ -165,6 +171,9 @@ async fn measure(
         records.push(task.await.context("subscriber task panicked")?);
     }
     publisher.stop();
+    if let Some(clock) = &poll_clock {
+        clock.arrivals().merge_into(&mut records);
+    }
 
     let window = (ledger.nanos(t0), ledger.nanos(t1));
     let wall = (t1 - t0).as_secs_f64();
