@@ -34,6 +34,17 @@ pub(crate) enum Named {
     Mismatch,
 }
 
+/// What naming a read from its first header concluded ([`HeaderOnly::name_run`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// The ledger's packets with these ids, in order.
+    Packets(std::ops::Range<u32>),
+    /// Another SSRC's packets (a retransmission stream, say).
+    OtherStream,
+    /// The header or a size disagrees with the ledger.
+    Mismatch,
+}
+
 /// The mapping learned from one packet str0m decrypted.
 #[derive(Debug, Clone)]
 pub(crate) struct HeaderOnly {
@@ -46,6 +57,9 @@ pub(crate) struct HeaderOnly {
     /// one plus the frames in between.
     timestamp: u32,
     frame: u32,
+    /// Bytes the server adds to every payload (header, extensions, SRTP tag), from the
+    /// first read named by its sizes: each later one must show the same.
+    overhead: Option<usize>,
 }
 
 impl HeaderOnly {
@@ -66,6 +80,7 @@ impl HeaderOnly {
             last_seq: seq,
             timestamp,
             frame,
+            overhead: None,
         })
     }
 
@@ -99,6 +114,56 @@ impl HeaderOnly {
             id,
             frame_end: packet.marker,
         }
+    }
+
+    /// Names a read of `len` bytes in datagrams of `segment` bytes (the last maybe
+    /// shorter) of which only `head`, the first datagram's start, was copied out (the
+    /// shared socket's reads, `shared_port.rs`). The first datagram is named by its header
+    /// as [`Self::name`] names it; the others are the packets after it. Each is checked by
+    /// its size: the ledger's payload plus the overhead (header, extensions, SRTP tag) every
+    /// earlier read showed.
+    pub(crate) fn name_run(
+        &mut self,
+        head: &[u8],
+        len: usize,
+        segment: usize,
+        ledger: &Ledger,
+    ) -> Run {
+        let id = match self.name(head, ledger) {
+            Named::Packet { id, .. } => id,
+            Named::OtherStream => return Run::OtherStream,
+            Named::Mismatch => return Run::Mismatch,
+        };
+        let segment = segment.clamp(1, len.max(1));
+        let count = len.div_ceil(segment);
+        let payload = |k: usize| {
+            ledger
+                .stream
+                .packets
+                .get(id as usize + k)
+                .map(|p| p.payload.len())
+        };
+        let Some(overhead) = payload(0).and_then(|p| segment.checked_sub(p)) else {
+            return Run::Mismatch;
+        };
+        if *self.overhead.get_or_insert(overhead) != overhead {
+            return Run::Mismatch;
+        }
+        for k in 1..count {
+            let size = if k + 1 == count {
+                len - k * segment
+            } else {
+                segment
+            };
+            if payload(k).map(|p| p + overhead) != Some(size) {
+                return Run::Mismatch;
+            }
+        }
+        let Ok(count) = u32::try_from(count) else {
+            return Run::Mismatch;
+        };
+        self.last_seq = self.last_seq.max(self.offset + i64::from(id + count - 1));
+        Run::Packets(id..id + count)
     }
 
     /// The RTP timestamp frame `frame` must carry (the publishers stamp frame k at
@@ -143,6 +208,18 @@ pub(crate) mod test_rtp {
         h
     }
 
+    /// Ids `first..first + count` whose payloads are all as long as the first but the last
+    /// (shorter), as one segmented send carries them.
+    pub(crate) fn segmentable_run(ledger: &Ledger, count: usize) -> usize {
+        let len = |id: usize| ledger.stream.packets[id].payload.len();
+        (0..ledger.stream.packets.len() - count)
+            .find(|&first| {
+                (first + 1..first + count - 1).all(|id| len(id) == len(first))
+                    && len(first + count - 1) < len(first)
+            })
+            .expect("a run of equal packets")
+    }
+
     /// The naming str0m's delivery of packet `id` under `seq` teaches.
     pub(crate) fn learn(ledger: &Ledger, seq: u64, id: usize) -> HeaderOnly {
         let ts = u32::from_be_bytes(
@@ -156,7 +233,7 @@ pub(crate) mod test_rtp {
 
 #[cfg(test)]
 mod tests {
-    use super::test_rtp::{header, learn, ledger, SSRC};
+    use super::test_rtp::{header, learn, ledger, segmentable_run, SSRC};
     use super::*;
 
     #[test]
@@ -177,6 +254,54 @@ mod tests {
                 "id {id}"
             );
         }
+    }
+
+    #[test]
+    fn a_segmented_read_is_named_from_its_first_header_and_its_sizes() {
+        let ledger = ledger();
+        let mut naming = learn(&ledger, 1000, 0);
+        let first = segmentable_run(&ledger, 4);
+        let overhead = 48;
+        let segment = ledger.stream.packets[first].payload.len() + overhead;
+        let len = (first..first + 4)
+            .map(|id| ledger.stream.packets[id].payload.len() + overhead)
+            .sum::<usize>();
+        let head = header(&ledger, SSRC, (1000 + first) as u16, first);
+        let first_id = first as u32;
+        assert_eq!(
+            naming.name_run(&head, len, segment, &ledger),
+            Run::Packets(first_id..first_id + 4)
+        );
+        // The next read goes on from the run's last packet.
+        let next = first + 4;
+        assert_eq!(
+            naming.name(&header(&ledger, SSRC, (1000 + next) as u16, next), &ledger),
+            Named::Packet {
+                id: next as u32,
+                frame_end: ledger.stream.packets[next].marker
+            }
+        );
+        // A later read whose every datagram is a byte longer has the wrong overhead.
+        assert_eq!(
+            naming.name_run(&head, len + 4, segment + 1, &ledger),
+            Run::Mismatch
+        );
+        // A last datagram a byte too long, or the others a byte longer than the last's
+        // overhead says, are not these packets.
+        let mut naming = learn(&ledger, 1000, 0);
+        assert_eq!(
+            naming.name_run(&head, len + 1, segment, &ledger),
+            Run::Mismatch
+        );
+        assert_eq!(
+            naming.name_run(&head, len + 3, segment + 1, &ledger),
+            Run::Mismatch
+        );
+        let other = header(&ledger, 8, (1000 + first) as u16, first);
+        assert_eq!(
+            naming.name_run(&other, len, segment, &ledger),
+            Run::OtherStream
+        );
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub(crate) struct Record {
     pub(crate) dropped_by_loss: u64,
     /// Times header-only naming disagreed with the ledger and str0m took over again.
     pub(crate) header_resyncs: u64,
+    /// Datagrams for str0m (or, after a mismatch, media) that the shared socket read only
+    /// the start of: lost to str0m.
+    pub(crate) lost_to_str0m: u64,
     /// Set when the peer could not join or died; the record then counts as failed.
     pub(crate) error: Option<String>,
 }
@@ -225,7 +228,7 @@ pub(crate) async fn drive(
                 Ok(Incoming::Datagram(received)) => {
                     peer.burst(&mut rtc, &mut buf, received).await
                 }
-                Ok(Incoming::Polled) => peer.on_polled(&mut rtc).await,
+                Ok(Incoming::Polled) => peer.on_polled(&mut rtc, &reading).await,
                 Err(_) => Ok(false),
             },
             () = &mut timer => rtc
@@ -379,7 +382,12 @@ impl Peer {
     /// The poll clock woke the task: str0m has datagrams to read (and, after a mismatch,
     /// every later one until it names a packet). Then the clock names packets again from
     /// where str0m stopped.
-    async fn on_polled(&mut self, rtc: &mut Rtc) -> Result<bool, String> {
+    async fn on_polled(&mut self, rtc: &mut Rtc, reading: &Reading) -> Result<bool, String> {
+        if let Some(clock) = &reading.by_header {
+            self.socket
+                .read_whole_if_needed(clock, reading)
+                .map_err(|e| format!("a socket of its own again: {e}"))?;
+        }
         let Some(datagrams) = self.socket.take_wake() else {
             return Ok(false);
         };

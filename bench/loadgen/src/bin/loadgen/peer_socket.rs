@@ -160,6 +160,39 @@ impl PeerSocket {
         matches!(self, Self::Polled { .. })
     }
 
+    /// After a mismatch on the shared socket, which copies out only the start of each
+    /// read: the subscriber gets a socket of its own again (bound to its address, it takes
+    /// the server's datagrams from the shared one), read whole by `clock`, so str0m can be
+    /// given its media until it names a packet again. Nothing otherwise.
+    pub(crate) fn read_whole_if_needed(
+        &mut self,
+        clock: &Arc<PollClock>,
+        reading: &Reading,
+    ) -> io::Result<()> {
+        let Self::Polled { media, sender, .. } = self else {
+            return Ok(());
+        };
+        let Sender::Shared(route) = sender else {
+            return Ok(());
+        };
+        if !lock(media).take_wants_own_socket() {
+            return Ok(());
+        }
+        let own = route.port().subscriber_socket_at(route.address())?;
+        setsockopt(&own, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+        setsockopt(&own, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)?;
+        if reading.coalesce {
+            setsockopt(&own, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
+        }
+        lock(media).read_own(own.try_clone()?);
+        // The route drops here: the shared socket no longer reads for the subscriber.
+        *sender = Sender::Own {
+            _registration: clock.register(&own, Arc::clone(media) as _)?,
+            socket: own,
+        };
+        Ok(())
+    }
+
     /// Naming resumes (str0m named a packet after a mismatch).
     pub(crate) fn resume_naming(&self, naming: HeaderOnly) {
         if let Self::Polled { media, .. } = self {
@@ -294,11 +327,17 @@ fn recv_many_stamped(
     received: &mut Vec<Received>,
 ) -> io::Result<()> {
     let before = received.len();
-    recv_each(socket, buffers, cmsg_space!(TimeSpec), |message| {
-        let (source, received_at) = source_and_stamp(message)?;
-        received.push((message.bytes, source, received_at));
-        Ok(())
-    })?;
+    recv_each(
+        socket,
+        buffers,
+        cmsg_space!(TimeSpec),
+        MsgFlags::MSG_DONTWAIT,
+        |message| {
+            let (source, received_at) = source_and_stamp(message)?;
+            received.push((message.bytes, source, received_at));
+            Ok(())
+        },
+    )?;
     if received.len() == before {
         return Err(io::ErrorKind::WouldBlock.into());
     }
@@ -307,11 +346,13 @@ fn recv_many_stamped(
 
 /// One `recvmmsg` of up to one datagram (or segmented send) per buffer, with room for
 /// `control` bytes of control messages each; `each` sees every message in order (message
-/// `i` is in `buffers[i]`).
+/// `i` is in `buffers[i]`). With `MSG_TRUNC` in `flags` a message's `bytes` is its whole
+/// length, however little of it the buffer took.
 pub(crate) fn recv_each(
     socket: &impl AsRawFd,
     buffers: &mut [Vec<u8>],
     control: Vec<u8>,
+    flags: MsgFlags,
     mut each: impl FnMut(&RecvMsg<'_, '_, SockaddrStorage>) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), Some(control));
@@ -323,7 +364,7 @@ pub(crate) fn recv_each(
         socket.as_raw_fd(),
         &mut headers,
         slices.iter_mut(),
-        MsgFlags::MSG_DONTWAIT,
+        flags,
         None,
     )
     .map_err(io::Error::from)?;

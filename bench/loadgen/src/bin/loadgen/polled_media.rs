@@ -9,7 +9,7 @@
 //! and when str0m must take over: on a mismatch, or while no naming is learnt.
 
 use crate::arrival_log::{Arrival, ArrivalLog};
-use crate::header_only::{HeaderOnly, Named};
+use crate::header_only::{HeaderOnly, Named, Run};
 use crate::peer::{delay_us, Record};
 use crate::peer_socket::recv_read;
 use crate::poll_clock::OnTick;
@@ -43,6 +43,8 @@ pub(crate) struct PolledMedia {
     /// every one from a mismatch on.
     for_str0m: Vec<ForStr0m>,
     ledger: Arc<Ledger>,
+    /// Set by a mismatch on the shared socket (see [`Self::take_wants_own_socket`]).
+    wants_own_socket: bool,
     /// Where named packets are recorded, and as which subscriber.
     log: Arc<ArrivalLog>,
     subscriber: u32,
@@ -68,6 +70,7 @@ impl PolledMedia {
             naming: Some(naming),
             unconfirmed: Vec::new(),
             for_str0m: Vec::new(),
+            wants_own_socket: false,
             ledger,
             log,
             subscriber,
@@ -110,16 +113,57 @@ impl PolledMedia {
         }
     }
 
-    /// One read of the shared socket for this subscriber: `bytes` from `source`, queued
-    /// at `received_at`, in datagrams of `segment` bytes (the last maybe shorter).
+    /// One read of the shared socket for this subscriber: `len` bytes from `source`,
+    /// queued at `received_at`, in datagrams of `segment` bytes (the last maybe shorter),
+    /// of which `head` was copied out: all of it, or the first datagram's start.
     pub(crate) fn accept(
         &mut self,
-        bytes: &[u8],
+        head: &[u8],
+        len: usize,
         source: SocketAddr,
         received_at: Instant,
         segment: Option<usize>,
     ) {
-        self.on_read(Read::new(bytes, source, received_at, segment));
+        if head.len() >= len {
+            self.on_read(Read::new(&head[..len], source, received_at, segment));
+            return;
+        }
+        let Some(naming) = self.naming.as_mut() else {
+            // str0m's turn, and it cannot be given a part: the task moves the subscriber
+            // to a socket of its own, read whole.
+            lock(&self.record).lost_to_str0m += 1;
+            self.task.notify_one();
+            return;
+        };
+        if !is_rtp(head) {
+            lock(&self.record).lost_to_str0m += 1;
+            return;
+        }
+        match naming.name_run(head, len, segment.unwrap_or(len), &self.ledger) {
+            Run::Packets(ids) => {
+                for id in ids {
+                    self.named(id, received_at);
+                }
+            }
+            Run::OtherStream => lock(&self.record).lost_to_str0m += 1,
+            Run::Mismatch => {
+                self.stop_naming();
+                self.wants_own_socket = true;
+                self.task.notify_one();
+            }
+        }
+    }
+
+    /// Whether the subscriber must leave the shared socket: str0m reads its media until it
+    /// names a packet again, and needs every datagram whole. Cleared by the call.
+    pub(crate) fn take_wants_own_socket(&mut self) -> bool {
+        std::mem::take(&mut self.wants_own_socket)
+    }
+
+    /// From now on, reads `socket`: the subscriber's own again, after a mismatch on the
+    /// shared socket.
+    pub(crate) fn read_own(&mut self, socket: std::net::UdpSocket) {
+        self.socket = Some(socket);
     }
 
     /// One read of `socket` (the subscriber's own, handed over to the shared one),
@@ -155,9 +199,6 @@ impl PolledMedia {
     /// the naming; on a mismatch str0m is given this datagram and every later one, and
     /// the unconfirmed ones count as lost.
     fn name_read(&mut self, read: Read<'_>) -> bool {
-        let Some(naming) = self.naming.as_mut() else {
-            return false;
-        };
         let mut datagrams = read.datagrams();
         let for_str0m = |d: &[u8]| (read.received_at, read.source, d.to_vec());
         for datagram in datagrams.by_ref() {
@@ -165,24 +206,15 @@ impl PolledMedia {
                 self.for_str0m.push(for_str0m(datagram));
                 continue;
             }
+            let Some(naming) = self.naming.as_mut() else {
+                self.for_str0m.push(for_str0m(datagram));
+                continue;
+            };
             match naming.name(datagram, &self.ledger) {
-                Named::Packet { id, frame_end } => {
-                    self.unconfirmed.push((id, read.received_at));
-                    if frame_end {
-                        let (ledger, subscriber) = (&self.ledger, self.subscriber);
-                        self.log
-                            .extend(self.unconfirmed.drain(..).map(|(id, at)| Arrival {
-                                subscriber,
-                                id,
-                                delay_us: delay_us(ledger, id, at),
-                            }));
-                    }
-                }
+                Named::Packet { id, .. } => self.named(id, read.received_at),
                 Named::OtherStream => self.for_str0m.push(for_str0m(datagram)),
                 Named::Mismatch => {
-                    lock(&self.record).header_resyncs += 1;
-                    self.naming = None;
-                    self.unconfirmed.clear();
+                    self.stop_naming();
                     self.for_str0m.push(for_str0m(datagram));
                     break;
                 }
@@ -190,6 +222,30 @@ impl PolledMedia {
         }
         self.for_str0m.extend(datagrams.map(for_str0m));
         self.naming.is_some() && self.for_str0m.is_empty()
+    }
+
+    /// Ledger packet `id` arrived at `received_at`: its frame's packets are logged once the
+    /// frame's last one has been named.
+    fn named(&mut self, id: u32, received_at: Instant) {
+        self.unconfirmed.push((id, received_at));
+        if !self.ledger.stream.packets[id as usize].marker {
+            return;
+        }
+        let (ledger, subscriber) = (&self.ledger, self.subscriber);
+        self.log
+            .extend(self.unconfirmed.drain(..).map(|(id, at)| Arrival {
+                subscriber,
+                id,
+                delay_us: delay_us(ledger, id, at),
+            }));
+    }
+
+    /// A mismatch: str0m names the packets until it has learnt the naming again; the
+    /// frame's packets named so far are not counted.
+    fn stop_naming(&mut self) {
+        lock(&self.record).header_resyncs += 1;
+        self.naming = None;
+        self.unconfirmed.clear();
     }
 
     /// The datagrams str0m should have now that the task was woken; `None` if none (a

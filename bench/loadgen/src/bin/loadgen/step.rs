@@ -45,6 +45,9 @@ pub(crate) struct StepResult {
     /// Times a subscriber's header-only naming disagreed with the ledger (see
     /// `header_only.rs`); each sent that subscriber back to str0m until it named a packet.
     pub(crate) header_resyncs: u64,
+    /// Datagrams for str0m the shared socket read only the start of (see
+    /// `polled_media.rs`): lost to it.
+    pub(crate) lost_to_str0m: u64,
     pub(crate) first_error: Option<String>,
     pub(crate) forwarded: u64,
     pub(crate) cpu_us_per_packet: f64,
@@ -229,6 +232,7 @@ fn summarize(ledger: &Ledger, records: &[Record], window: (u64, u64)) -> StepRes
     let mut first_keyframe = Vec::new();
     for record in records {
         result.header_resyncs += record.header_resyncs;
+        result.lost_to_str0m += record.lost_to_str0m;
         if let Some(at) = record.first_keyframe_at {
             first_keyframe.push(at.saturating_sub(record.join_started) as f64 / 1e6);
         }

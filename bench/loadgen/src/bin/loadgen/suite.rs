@@ -124,7 +124,8 @@ async fn step(
                 "[loadgen]   {} failed joins, {} pkts, {:.2} µs/pkt, server {:.0}% CPU, \
                  generator {:.0}% CPU, loss {:.3}%, delay p50 {:.2} ms p99 {:.2} ms, \
                  first key frame p50 {:.0} ms p95 {:.0} ms, frames complete {:.3}, \
-                 socket drops: server {} generator {}, header-only resyncs {}",
+                 socket drops: server {} generator {}, header-only resyncs {}, \
+                 datagrams str0m got only the start of {}",
                 r.failed,
                 r.forwarded,
                 r.cpu_us_per_packet,
@@ -138,7 +139,8 @@ async fn step(
                 r.frames_recovered,
                 r.server_socket_drops,
                 r.generator_socket_drops,
-                r.header_resyncs
+                r.header_resyncs,
+                r.lost_to_str0m
             );
             if let Some(e) = &r.first_error {
                 eprintln!("[loadgen]   first join error: {e}");
