@@ -6,7 +6,8 @@
 use crate::header_only::HeaderOnly;
 use crate::peer_socket::{Incoming, PeerSocket, Received};
 use crate::poll_clock::{on_tick_grid, PollClock};
-use crate::polled_media::{lock, ForStr0m};
+use crate::polled_media::lock;
+use crate::segmented_read::ForStr0m;
 use loadgen::ledger::Ledger;
 use loadgen::stats::BitSet;
 use loadgen::stream::Rng;

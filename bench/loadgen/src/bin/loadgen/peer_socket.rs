@@ -22,8 +22,8 @@
 use crate::header_only::HeaderOnly;
 use crate::peer::{Reading, Record};
 use crate::poll_clock::{PollClock, Registration};
-use crate::polled_media::{lock, ForStr0m, PolledMedia};
-use crate::segmented_read;
+use crate::polled_media::{lock, PolledMedia};
+use crate::segmented_read::{self, ForStr0m};
 use crate::shared_port::Route;
 use loadgen::ledger::Ledger;
 use nix::cmsg_space;

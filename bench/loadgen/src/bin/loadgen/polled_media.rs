@@ -13,7 +13,7 @@ use crate::header_only::{HeaderOnly, Named, Run};
 use crate::peer::{delay_us, Record};
 use crate::peer_socket::recv_read;
 use crate::poll_clock::OnTick;
-use crate::segmented_read::{read_once, Read, Received};
+use crate::segmented_read::{read_once, ForStr0m, Read, Received};
 use loadgen::ledger::Ledger;
 use std::io;
 use std::net::SocketAddr;
@@ -24,9 +24,6 @@ use tokio::sync::Notify;
 
 /// Reads of one socket per tick, at most: a slow subscriber cannot hold the clock up.
 const MAX_READS_PER_TICK: usize = 64;
-
-/// A datagram for str0m: when the kernel queued it, its sender, its bytes.
-pub(crate) type ForStr0m = (Instant, SocketAddr, Vec<u8>);
 
 /// The socket and what reading it by header needs.
 #[derive(Debug)]
@@ -148,7 +145,6 @@ impl PolledMedia {
             Run::OtherStream => lock(&self.record).lost_to_str0m += 1,
             Run::Mismatch => {
                 self.stop_naming();
-                self.wants_own_socket = true;
                 self.task.notify_one();
             }
         }
@@ -179,10 +175,8 @@ impl PolledMedia {
     /// A read given to this subscriber: named while naming, else given to the task.
     fn on_read(&mut self, read: Read<'_>) {
         if self.naming.is_none() {
-            self.for_str0m.extend(
-                read.datagrams()
-                    .map(|d| (read.received_at, read.source, d.to_vec())),
-            );
+            self.for_str0m
+                .extend(read.datagrams().map(|d| read.for_str0m(d)));
             self.task.notify_one();
             return;
         }
@@ -200,7 +194,7 @@ impl PolledMedia {
     /// the unconfirmed ones count as lost.
     fn name_read(&mut self, read: Read<'_>) -> bool {
         let mut datagrams = read.datagrams();
-        let for_str0m = |d: &[u8]| (read.received_at, read.source, d.to_vec());
+        let for_str0m = |d: &[u8]| read.for_str0m(d);
         for datagram in datagrams.by_ref() {
             if !is_rtp(datagram) {
                 self.for_str0m.push(for_str0m(datagram));
@@ -241,11 +235,13 @@ impl PolledMedia {
     }
 
     /// A mismatch: str0m names the packets until it has learnt the naming again; the
-    /// frame's packets named so far are not counted.
+    /// frame's packets named so far are not counted. On the shared socket, which reads
+    /// only the start of most reads, the subscriber must get a socket of its own first.
     fn stop_naming(&mut self) {
         lock(&self.record).header_resyncs += 1;
         self.naming = None;
         self.unconfirmed.clear();
+        self.wants_own_socket = self.socket.is_none();
     }
 
     /// The datagrams str0m should have now that the task was woken; `None` if none (a
@@ -260,10 +256,7 @@ impl PolledMedia {
                 let read = read_once(
                     |room| recv(socket, room),
                     |read| {
-                        datagrams.extend(
-                            read.datagrams()
-                                .map(|d| (read.received_at, read.source, d.to_vec())),
-                        );
+                        datagrams.extend(read.datagrams().map(|d| read.for_str0m(d)));
                     },
                 );
                 if read.is_err() {

@@ -20,6 +20,10 @@ pub(crate) const MAX_READ: usize = 65_536;
 /// size when it carried several datagrams of one segmented send.
 pub(crate) type Received = (usize, SocketAddr, Instant, Option<usize>);
 
+/// A datagram for str0m, copied out of a read: when the kernel queued it, its sender, its
+/// bytes.
+pub(crate) type ForStr0m = (Instant, SocketAddr, Vec<u8>);
+
 /// One read: its bytes, its sender, when the kernel queued it, and the size of the
 /// datagrams in it (all but the last are that long).
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +54,11 @@ impl<'a> Read<'a> {
     /// How many datagrams it carried.
     pub(crate) fn count(&self) -> usize {
         self.bytes.len().div_ceil(self.segment)
+    }
+
+    /// `datagram`, one of its own, copied out for str0m.
+    pub(crate) fn for_str0m(&self, datagram: &[u8]) -> ForStr0m {
+        (self.received_at, self.source, datagram.to_vec())
     }
 
     /// Its datagrams, in order.
