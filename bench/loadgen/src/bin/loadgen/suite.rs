@@ -203,7 +203,7 @@ fn rows_of(scenario: &str, results: &[(Kind, Option<StepResult>)], metrics: &[Me
         .collect()
 }
 
-const EFFICIENCY: [Metric; 12] = [
+const EFFICIENCY: [Metric; 13] = [
     (
         "server CPU µs / forwarded packet",
         |r| r.cpu_us_per_packet,
@@ -218,6 +218,11 @@ const EFFICIENCY: [Metric; 12] = [
     ("loss %", |r| r.loss * 100.0, Better::Lower),
     ("delay p50 ms", |r| r.delay_p50_ms, Better::Lower),
     ("delay p99 ms", |r| r.delay_p99_ms, Better::Lower),
+    (
+        "jitter ms (RFC 3550, mean over subscribers)",
+        |r| r.jitter_ms,
+        Better::Lower,
+    ),
     ("failed joins", |r| r.failed as f64, Better::Lower),
     // Context rows: a busy or dropping generator bounds the row, not the server.
     (
