@@ -25,9 +25,8 @@ use loadgen::pacing::VIDEO_CLOCK_HZ;
 /// What naming a packet by its header concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Named {
-    /// The ledger's packet `id` (after a gap, or late, alike). `frame_end`: it is its
-    /// frame's last packet.
-    Packet { id: u32, frame_end: bool },
+    /// The ledger's packet `id` (after a gap, or late, alike).
+    Packet { id: u32 },
     /// Another SSRC (a retransmission stream, say): str0m should have it.
     OtherStream,
     /// The header disagrees with the ledger: the offset is no longer right.
@@ -110,10 +109,7 @@ impl HeaderOnly {
             return Named::Mismatch;
         }
         self.last_seq = self.last_seq.max(seq);
-        Named::Packet {
-            id,
-            frame_end: packet.marker,
-        }
+        Named::Packet { id }
     }
 
     /// Names a read of `len` bytes in datagrams of `segment` bytes (the last maybe
@@ -130,7 +126,7 @@ impl HeaderOnly {
         ledger: &Ledger,
     ) -> Run {
         let id = match self.name(head, ledger) {
-            Named::Packet { id, .. } => id,
+            Named::Packet { id } => id,
             Named::OtherStream => return Run::OtherStream,
             Named::Mismatch => return Run::Mismatch,
         };
@@ -245,14 +241,7 @@ mod tests {
         let seq_of = |id: usize| (65_530 + (id - 10)) as u16;
         for id in [11usize, 12, 20, 19, 40, 41] {
             let named = naming.name(&header(&ledger, SSRC, seq_of(id), id), &ledger);
-            assert_eq!(
-                named,
-                Named::Packet {
-                    id: id as u32,
-                    frame_end: ledger.stream.packets[id].marker
-                },
-                "id {id}"
-            );
+            assert_eq!(named, Named::Packet { id: id as u32 }, "id {id}");
         }
     }
 
@@ -276,10 +265,7 @@ mod tests {
         let next = first + 4;
         assert_eq!(
             naming.name(&header(&ledger, SSRC, (1000 + next) as u16, next), &ledger),
-            Named::Packet {
-                id: next as u32,
-                frame_end: ledger.stream.packets[next].marker
-            }
+            Named::Packet { id: next as u32 }
         );
         // A later read whose every datagram is a byte longer has the wrong overhead.
         assert_eq!(

@@ -78,6 +78,37 @@ pub(crate) enum Sender {
     Shared(Route),
 }
 
+impl Sender {
+    /// `socket`, in `clock`'s set: each tick that finds datagrams on it has `media` read
+    /// them.
+    fn own(
+        clock: &Arc<PollClock>,
+        socket: std::net::UdpSocket,
+        media: &Arc<Mutex<PolledMedia>>,
+    ) -> io::Result<Self> {
+        Ok(Self::Own {
+            _registration: clock.register(&socket, Arc::clone(media) as _)?,
+            socket,
+        })
+    }
+}
+
+/// Asks for each datagram's kernel receive time and a receive buffer deep enough for a
+/// poll tick of a server's burst.
+fn stamp_and_deepen(socket: &impl AsFd) -> io::Result<()> {
+    setsockopt(socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+    // The kernel caps it at net.core.rmem_max; a smaller buffer only drops sooner.
+    setsockopt(socket, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)
+}
+
+/// With `coalesce`, `socket` takes a server's segmented send whole (UDP GRO).
+fn take_segmented_sends_whole(socket: &impl AsFd, coalesce: bool) -> io::Result<()> {
+    if coalesce {
+        setsockopt(socket, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
+    }
+    Ok(())
+}
+
 /// What woke the subscriber.
 pub(crate) enum Incoming {
     /// A datagram, read into the caller's buffer.
@@ -90,9 +121,7 @@ impl PeerSocket {
     /// A runtime socket whose datagrams carry their kernel receive time, with a receive
     /// buffer deep enough for a poll tick of a server's burst.
     pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
-        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
-        // The kernel caps it at net.core.rmem_max; a smaller buffer only drops sooner.
-        setsockopt(&socket, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)?;
+        stamp_and_deepen(&socket)?;
         Ok(Self::Woken(socket))
     }
 
@@ -123,9 +152,7 @@ impl PeerSocket {
         let read_by_clock = match shared {
             Some(_) => None,
             None => {
-                if reading.coalesce {
-                    setsockopt(&own, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
-                }
+                take_segmented_sends_whole(&own, reading.coalesce)?;
                 Some(own.try_clone()?)
             }
         };
@@ -140,10 +167,7 @@ impl PeerSocket {
         )));
         let sender = match shared {
             Some(port) => Sender::Shared(port.take_over(&own, &media)?),
-            None => Sender::Own {
-                _registration: clock.register(&own, Arc::clone(&media) as _)?,
-                socket: own,
-            },
+            None => Sender::own(clock, own, &media)?,
         };
         // Dropping the runtime's socket deregisters it from the runtime (and, once moved
         // onto the shared port, closes it).
@@ -179,17 +203,11 @@ impl PeerSocket {
             return Ok(());
         }
         let own = route.port().subscriber_socket_at(route.address())?;
-        setsockopt(&own, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
-        setsockopt(&own, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(io::Error::from)?;
-        if reading.coalesce {
-            setsockopt(&own, sockopt::UdpGroSegment, &true).map_err(io::Error::from)?;
-        }
+        stamp_and_deepen(&own)?;
+        take_segmented_sends_whole(&own, reading.coalesce)?;
         lock(media).read_own(own.try_clone()?);
         // The route drops here: the shared socket no longer reads for the subscriber.
-        *sender = Sender::Own {
-            _registration: clock.register(&own, Arc::clone(media) as _)?,
-            socket: own,
-        };
+        *sender = Sender::own(clock, own, media)?;
         Ok(())
     }
 

@@ -205,7 +205,7 @@ impl PolledMedia {
                 continue;
             };
             match naming.name(datagram, &self.ledger) {
-                Named::Packet { id, .. } => self.named(id, read.received_at),
+                Named::Packet { id } => self.named(id, read.received_at),
                 Named::OtherStream => self.for_str0m.push(for_str0m(datagram)),
                 Named::Mismatch => {
                     self.stop_naming();
